@@ -1,0 +1,27 @@
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+from audit.models import AuditEntry
+
+
+def audit_record(
+    *,
+    action: str,
+    summary: str,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    agency_id: int | None,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry; called inside the action's own transaction so both land or neither."""
+    return AuditEntry.objects.create(
+        action=action,
+        summary=summary[:500],
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        agency_id=agency_id,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )

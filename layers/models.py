@@ -1,0 +1,154 @@
+"""Layers: a named dataset in a project, with immutable versions whose features live in PostGIS.
+
+A Layer is what analysts see and name; each upload (first import or a replacement) makes a new
+LayerVersion; features belong to a version, so replacing a layer never changes a map version
+that pinned the old data. `kind` leaves room for rasters (a later issue) beside vectors.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.gis.db import models as gis
+from django.db import models
+from django.db.models import Q
+
+from projects.access import TenantQuerySet, UserLike
+from projects.models import STORAGE_SRID, Project
+
+
+class LayerQuerySet(TenantQuerySet["Layer"]):
+    agreement_path = "project__agreement__"
+
+    def client_filter(self, user: UserLike) -> Q | None:
+        # Clients only ever see layers that were published to them in a map version.
+        return Q(versions__published_at__isnull=False)
+
+    def visible_to(self, user: UserLike) -> "LayerQuerySet":
+        return super().visible_to(user).distinct()  # type: ignore[return-value]
+
+
+class Layer(models.Model):
+    class Kind(models.TextChoices):
+        VECTOR = "vector", "Vector"
+        RASTER = "raster", "Raster"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="layers")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VECTOR)
+    description = models.TextField(blank=True)
+    current_version = models.ForeignKey(
+        "LayerVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LayerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LayerVersionQuerySet(TenantQuerySet["LayerVersion"]):
+    agreement_path = "layer__project__agreement__"
+
+    def client_filter(self, user: UserLike) -> Q | None:
+        return Q(published_at__isnull=False)
+
+
+class LayerVersion(models.Model):
+    """One imported state of a layer. Immutable once its import succeeded."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    source_filename = models.CharField(max_length=255)
+    source_format = models.CharField(max_length=32)  # GDAL driver name, e.g. "ESRI Shapefile"
+    source_layer = models.CharField(max_length=255, blank=True)
+    source_srid = models.PositiveIntegerField(null=True, blank=True)
+    source_crs_wkt = models.TextField(blank=True)
+    geometry_type = models.CharField(max_length=32, blank=True)  # e.g. "MultiPolygon"
+    has_z = models.BooleanField(default=False)
+    feature_count = models.PositiveIntegerField(default=0)
+    extent = gis.PolygonField(srid=STORAGE_SRID, null=True, blank=True, help_text="EPSG:4326.")
+    # [{"name": "zone", "type": "string"}, ...] in source order.
+    schema = models.JSONField(default=list)
+    repaired_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a map version pinning this layer version is published to the client.
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LayerVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["layer", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "number"], name="one_number_per_layer_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.layer} v{self.number}"
+
+
+class Feature(models.Model):
+    """A feature of a layer version: geometry in EPSG:4326 and attributes as JSONB."""
+
+    version = models.ForeignKey(
+        LayerVersion, on_delete=models.CASCADE, related_name="features", db_index=False
+    )
+    fid = models.BigIntegerField(help_text="Position in the source, kept for stable ordering.")
+    geom = gis.GeometryField(srid=STORAGE_SRID, help_text="EPSG:4326.")
+    properties = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "fid"], name="feature_version_fid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"feature {self.fid} of version {self.version_id}"
+
+
+class ImportJob(models.Model):
+    """One upload being imported by a Celery worker; its row is the job's whole state."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    # Set when the upload replaces an existing layer (a new version of it).
+    layer = models.ForeignKey(
+        Layer, null=True, blank=True, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    upload = models.FileField(upload_to="uploads/%Y/%m/", max_length=500)
+    original_filename = models.CharField(max_length=255)
+    options = models.JSONField(default=dict, blank=True)  # name, source_layer, srid, drop_z
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    message = models.TextField(blank=True)
+    result_versions = models.ManyToManyField(LayerVersion, blank=True, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.status})"

@@ -1,0 +1,60 @@
+"""Reads for the home page and project pages, always narrowed by the user's scope."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet
+
+from projects.access import UserLike, scope_for
+from projects.models import Agency, Deliverable, Project, ServiceAgreement
+
+OPEN_STATUSES = [
+    Deliverable.Status.PLANNED,
+    Deliverable.Status.IN_PROGRESS,
+    Deliverable.Status.IN_REVIEW,
+    Deliverable.Status.CHANGES_REQUESTED,
+]
+
+
+def projects_visible_to(user: UserLike) -> QuerySet[Project]:
+    return (
+        Project.objects.visible_to(user)
+        .select_related("agreement__client", "lead")
+        .annotate(
+            open_deliverables=Count(
+                "deliverables", filter=Q(deliverables__status__in=OPEN_STATUSES)
+            )
+        )
+    )
+
+
+def deliverables_visible_to(user: UserLike) -> QuerySet[Deliverable]:
+    return Deliverable.objects.visible_to(user).select_related(
+        "project__agreement__client", "assignee"
+    )
+
+
+@dataclass
+class Home:
+    is_provider_staff: bool
+    clients: QuerySet[Agency]
+    agreements: QuerySet[ServiceAgreement]
+    projects: QuerySet[Project]
+    due_soon: QuerySet[Deliverable]
+    awaiting_client: QuerySet[Deliverable]
+
+
+def home_for(user: UserLike, *, today: date | None = None, horizon_days: int = 14) -> Home:
+    today = today or date.today()
+    scope = scope_for(user)
+    deliverables = deliverables_visible_to(user)
+    return Home(
+        is_provider_staff=scope.is_provider_staff,
+        clients=Agency.objects.visible_to(user).filter(kind=Agency.Kind.CLIENT),
+        agreements=ServiceAgreement.objects.visible_to(user).select_related("client", "provider"),
+        projects=projects_visible_to(user),
+        due_soon=deliverables.filter(
+            status__in=OPEN_STATUSES, due_date__lte=today + timedelta(days=horizon_days)
+        ).order_by("due_date"),
+        awaiting_client=deliverables.filter(status=Deliverable.Status.DELIVERED),
+    )

@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from projects.access import get_object_for, scope_for
+from projects.models import Deliverable, Project
+from projects.selectors import deliverables_visible_to, home_for
+from projects.services import deliverable_transition
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "projects/home.html", {"home": home_for(request.user)})
+
+
+@login_required
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_for(
+        request.user, Project.objects.select_related("agreement__client", "lead"), slug=slug
+    )
+    deliverables = deliverables_visible_to(request.user).filter(project=project)
+    return render(
+        request, "projects/project_detail.html", {"project": project, "deliverables": deliverables}
+    )
+
+
+@login_required
+def deliverable_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deliverable = get_object_for(
+        request.user, Deliverable.objects.select_related("project__agreement"), pk=pk
+    )
+    scope = scope_for(request.user)
+    agreement = deliverable.project.agreement
+    is_provider = agreement.provider_id in scope.provider_ids
+    is_manager = scope.client_roles.get(agreement.client_id) == "manager"
+    moves = [
+        (status, Deliverable.Status(status).label)
+        for status, side in deliverable.next_statuses().items()
+        if (side == "provider" and is_provider) or (side == "client" and is_manager)
+    ]
+    return render(
+        request,
+        "projects/deliverable_detail.html",
+        {
+            "deliverable": deliverable,
+            "moves": moves,
+            "transitions": deliverable.transitions.select_related("by"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def deliverable_move(request: HttpRequest, pk: int) -> HttpResponse:
+    deliverable = get_object_for(request.user, Deliverable, pk=pk)
+    try:
+        deliverable_transition(
+            deliverable=deliverable,
+            to_status=request.POST.get("to_status", ""),
+            by=request.user,
+            comment=request.POST.get("comment", ""),
+        )
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("projects:deliverable", pk=pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("projects:deliverable", pk=pk)
+    messages.success(
+        request, f"“{deliverable.title}” is now {deliverable.get_status_display().lower()}."
+    )
+    return redirect("projects:deliverable", pk=pk)

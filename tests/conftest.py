@@ -1,0 +1,87 @@
+"""The persona trio every test speaks in: a provider analyst, a manager of town A, one of town B."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import AbstractUser
+from django.test import Client
+
+from projects.models import Agency, Deliverable, Project, ServiceAgreement
+from tests.factories import (
+    box,
+    make_agency,
+    make_agreement,
+    make_deliverable,
+    make_project,
+    make_user,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django must still allow DB access.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@dataclass
+class World:
+    provider: Agency
+    town_a: Agency
+    town_b: Agency
+    analyst: AbstractUser
+    lead: AbstractUser
+    manager_a: AbstractUser
+    viewer_a: AbstractUser
+    manager_b: AbstractUser
+    agreement_a: ServiceAgreement
+    agreement_b: ServiceAgreement
+    project_a: Project
+    project_b: Project
+    deliverable_a: Deliverable
+    deliverable_b: Deliverable
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    provider = make_agency(kind=Agency.Kind.PROVIDER, name="City GIS", slug="city-gis")
+    town_a = make_agency(name="Town A", slug="town-a", boundary=box(-122.36, 38.40))
+    town_b = make_agency(name="Town B", slug="town-b", boundary=box(-122.58, 38.58))
+    agreement_a = make_agreement(provider=provider, client=town_a, title="A services")
+    agreement_b = make_agreement(provider=provider, client=town_b, title="B services")
+    project_a = make_project(agreement=agreement_a, name="Zoning A", slug="zoning-a")
+    project_b = make_project(agreement=agreement_b, name="Storm B", slug="storm-b")
+    return World(
+        provider=provider,
+        town_a=town_a,
+        town_b=town_b,
+        analyst=make_user(username="analyst", agency=provider, role="analyst"),
+        lead=make_user(username="lead", agency=provider, role="lead"),
+        manager_a=make_user(username="manager_a", agency=town_a, role="manager"),
+        viewer_a=make_user(username="viewer_a", agency=town_a, role="viewer"),
+        manager_b=make_user(username="manager_b", agency=town_b, role="manager"),
+        agreement_a=agreement_a,
+        agreement_b=agreement_b,
+        project_a=project_a,
+        project_b=project_b,
+        deliverable_a=make_deliverable(project=project_a, title="Zoning map A"),
+        deliverable_b=make_deliverable(project=project_b, title="Storm map B"),
+    )
+
+
+def client_for(user: AbstractUser) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_analyst(world: World) -> Client:
+    return client_for(world.analyst)
+
+
+@pytest.fixture
+def as_town_a(world: World) -> Client:
+    return client_for(world.manager_a)
+
+
+@pytest.fixture
+def as_town_b(world: World) -> Client:
+    return client_for(world.manager_b)
