@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "layers",
     "maps",
     "hours",
+    "notifications",
 ]
 
 MIDDLEWARE = [
