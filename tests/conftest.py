@@ -1,10 +1,13 @@
 """The persona trio every test speaks in: a provider analyst, a manager of town A, one of town B."""
 
 import os
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import AbstractUser
+from django.db import connections
 from django.test import Client
 
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
@@ -85,3 +88,27 @@ def as_town_a(world: World) -> Client:
 @pytest.fixture
 def as_town_b(world: World) -> Client:
     return client_for(world.manager_b)
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[str]:
+    """A real Celery worker on the real Redis broker, consuming a queue private to this test.
+
+    It runs in a thread of the test process, so it uses the test database; tests using it see
+    only committed rows (transactional_db), exactly as in production.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        with start_worker(
+            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=30
+        ):
+            yield queue
+    finally:
+        app.conf.task_default_queue = previous
+        connections.close_all()
