@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("layers.urls")),
     path("", include("maps.urls")),
     path("", include("hours.urls")),
+    path("", include("notifications.urls")),
 ]
