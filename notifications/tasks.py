@@ -3,6 +3,8 @@ from celery import shared_task
 from notifications.services import notification_email_send
 
 
-@shared_task(name="notifications.tasks.notification_email_task", time_limit=300, soft_time_limit=270)
+@shared_task(
+    name="notifications.tasks.notification_email_task", time_limit=300, soft_time_limit=270
+)
 def notification_email_task(notification_ids: list[int]) -> int:
     return notification_email_send(notification_ids=notification_ids)
