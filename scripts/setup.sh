@@ -59,7 +59,8 @@ if [ ! -x .venv/bin/python ]; then say "Creating .venv"; "$PY" -m venv .venv; fi
 if [ "$(cat "$STAMPS/pip" 2>/dev/null)" != "$deps_hash" ]; then
   say "Installing Python dependencies"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/python scripts/requirements.py > "$STAMPS/requirements.txt"
+  .venv/bin/pip install -q -r "$STAMPS/requirements.txt"
   echo "$deps_hash" > "$STAMPS/pip"
 fi
 
