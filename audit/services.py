@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from audit.models import AuditEntry
@@ -10,7 +10,7 @@ def audit_record(
     *,
     action: str,
     summary: str,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     agency_id: int | None,
     target: models.Model | None = None,
     data: dict[str, Any] | None = None,
@@ -19,7 +19,7 @@ def audit_record(
     return AuditEntry.objects.create(
         action=action,
         summary=summary[:500],
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor if isinstance(actor, User) else None,
         agency_id=agency_id,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

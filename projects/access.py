@@ -8,13 +8,14 @@ another town's objects: they answer 404, exactly like objects that do not exist.
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 M = TypeVar("M", bound=models.Model)
-UserLike = AbstractBaseUser | AnonymousUser
+UserLike = User | AnonymousUser
 
 PROVIDER_ROLES = frozenset({"admin", "lead", "analyst"})
 CLIENT_ROLES = frozenset({"manager", "viewer"})
@@ -62,14 +63,14 @@ def scope_for(user: UserLike) -> Scope:
     ):
         (provider_roles if kind == "provider" else client_roles)[agency_id] = role
     scope = Scope(provider_roles=provider_roles, client_roles=client_roles)
-    user._sharedgis_scope = scope  # type: ignore[union-attr]
+    user._sharedgis_scope = scope  # type: ignore[attr-defined]
     return scope
 
 
 def forget_scope(user: UserLike) -> None:
     """Drop the memoised scope after memberships change."""
     if hasattr(user, "_sharedgis_scope"):
-        del user._sharedgis_scope  # type: ignore[union-attr]
+        del user._sharedgis_scope
 
 
 def agreement_q(user: UserLike, path: str, *, client_filter: Q | None = None) -> Q:
@@ -106,6 +107,13 @@ class TenantQuerySet(models.QuerySet[M]):
         )
 
 
+def signed_in(request: HttpRequest) -> User:
+    """The request's user, for views already behind login_required."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Log in first.")
+    return request.user
+
+
 def get_object_for(user: UserLike, model_or_qs: type[M] | models.QuerySet[M], **lookup: Any) -> M:
     """The object if `user` may see it, else 404, whether it exists in another agency or not."""
     qs = (
@@ -116,5 +124,5 @@ def get_object_for(user: UserLike, model_or_qs: type[M] | models.QuerySet[M], **
     visible = qs.visible_to(user)  # type: ignore[attr-defined]
     try:
         return visible.get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404("Not found.") from exc

@@ -1,6 +1,6 @@
 """Writes for agencies, projects and deliverables: permission check, change and audit in one place."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -14,7 +14,7 @@ class TransitionNotAllowed(ValidationError):
 
 
 def deliverable_transition(
-    *, deliverable: Deliverable, to_status: str, by: AbstractBaseUser, comment: str = ""
+    *, deliverable: Deliverable, to_status: str, by: User, comment: str = ""
 ) -> DeliverableTransition:
     """Move a deliverable along its workflow, recording who, when and why.
 
@@ -68,9 +68,7 @@ def deliverable_transition(
     return record
 
 
-def membership_set(
-    *, user: AbstractBaseUser, agency: Agency, role: str, by: AbstractBaseUser | None
-) -> Membership:
+def membership_set(*, user: User, agency: Agency, role: str, by: User | None) -> Membership:
     """Grant or change a user's role in an agency (validated against the agency's kind)."""
     with transaction.atomic():
         membership = Membership.objects.filter(user=user, agency=agency).first() or Membership(

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from projects.access import get_object_for, scope_for
+from projects.access import get_object_for, scope_for, signed_in
 from projects.models import Deliverable, Project
 from projects.selectors import deliverables_visible_to, home_for
 from projects.services import deliverable_transition
@@ -60,7 +60,7 @@ def deliverable_move(request: HttpRequest, pk: int) -> HttpResponse:
         deliverable_transition(
             deliverable=deliverable,
             to_status=request.POST.get("to_status", ""),
-            by=request.user,
+            by=signed_in(request),
             comment=request.POST.get("comment", ""),
         )
     except PermissionDenied as exc:
