@@ -106,3 +106,55 @@ def email_preferences_set(*, user: AbstractBaseUser, email_kinds: Iterable[str])
             EmailOptOut(user=user, kind=kind)
             for kind in sorted(set(Kind.values) - wanted - existing)
         )
+
+
+def notify_transition(*, transition_id: int) -> None:
+    """Tell the other side of a deliverable's move: delivered → client managers;
+    accepted or changes requested → the provider's leads and the assignee."""
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from projects.models import Deliverable, DeliverableTransition
+
+    t = (
+        DeliverableTransition.objects.select_related(
+            "deliverable__project__agreement__client", "deliverable__assignee", "by"
+        )
+        .filter(pk=transition_id)
+        .first()
+    )
+    if t is None:
+        return
+    d = t.deliverable
+    agreement = d.project.agreement
+    url = reverse("projects:deliverable", args=[d.pk])
+    who = (t.by.get_full_name() or t.by.get_username()) if t.by else "Someone"
+    S = Deliverable.Status
+    if t.to_status == S.DELIVERED:
+        notify_agency(
+            agency_id=agreement.client_id,
+            kind="deliverable_delivered",
+            subject=f"Delivered for your review: {d.title}",
+            body=f"{who} delivered “{d.title}” ({d.project.name}). Accept it or request changes.",
+            url=url,
+            roles=[Membership.Role.MANAGER],
+        )
+        return
+    if t.to_status not in (S.ACCEPTED, S.CHANGES_REQUESTED):
+        return
+    users = list(
+        get_user_model()
+        .objects.filter(
+            Q(memberships__agency_id=agreement.provider_id, memberships__role=Membership.Role.LEAD)
+            | Q(led_projects=d.project)
+            | Q(pk=d.assignee_id or 0)
+        )
+        .distinct()
+    )
+    if t.to_status == S.ACCEPTED:
+        kind, subject = "deliverable_accepted", f"Accepted by {agreement.client}: {d.title}"
+        body = f"{who} accepted “{d.title}” ({d.project.name})."
+    else:
+        kind, subject = "changes_requested", f"Changes requested on {d.title}"
+        body = f"{who} ({agreement.client}) asked for changes to “{d.title}”:\n\n{t.comment}"
+    notify_users(users=users, kind=kind, subject=subject, body=body, url=url)

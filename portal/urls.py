@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
+    path("", include("audit.urls")),
 ]

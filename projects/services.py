@@ -64,8 +64,16 @@ def deliverable_transition(
             target=locked,
             data=record.as_dict(),
         )
+        transaction.on_commit(lambda: _notify_transition(record.pk))
     deliverable.refresh_from_db()
     return record
+
+
+def _notify_transition(transition_id: int) -> None:
+    """Delivered → the client's managers; accepted or changes requested → provider leads and assignee."""
+    from notifications.services import notify_transition
+
+    notify_transition(transition_id=transition_id)
 
 
 def membership_set(*, user: User, agency: Agency, role: str, by: User | None) -> Membership:

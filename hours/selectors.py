@@ -1,0 +1,477 @@
+"""Reads for hours pages: money visibility, agreement summary, burn-down, statements, the board."""
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from hours.models import MonthClose, TimeEntry
+from projects.access import UserLike, scope_for
+from projects.models import Agency, Deliverable, DeliverableTransition, ServiceAgreement
+from projects.selectors import OPEN_STATUSES, deliverables_visible_to
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+MONEY_ROLES_CLIENT = frozenset({"manager"})
+CLOSE_ROLES = frozenset({"lead", "admin"})
+
+
+def money(value: Decimal) -> Decimal:
+    """Round to cents, half up, as a statement must."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def can_see_money(user: UserLike, agreement: ServiceAgreement) -> bool:
+    """Provider staff of the agreement and managers of its client see hours used and amounts."""
+    scope = scope_for(user)
+    return (
+        agreement.provider_id in scope.provider_ids
+        or scope.client_roles.get(agreement.client_id) in MONEY_ROLES_CLIENT
+    )
+
+
+def is_provider_staff_of(user: UserLike, agreement: ServiceAgreement) -> bool:
+    return agreement.provider_id in scope_for(user).provider_ids
+
+
+def can_close_months(user: UserLike, agreement: ServiceAgreement) -> bool:
+    return scope_for(user).provider_roles.get(agreement.provider_id) in CLOSE_ROLES
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def parse_month(text: str) -> date | None:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        return None
+
+
+def agreement_entries(agreement: ServiceAgreement) -> QuerySet[TimeEntry]:
+    return TimeEntry.objects.filter(project__agreement=agreement)
+
+
+def _sum_hours(qs: QuerySet[TimeEntry]) -> Decimal:
+    return qs.aggregate(total=Coalesce(Sum("hours"), Value(ZERO), output_field=DecimalField()))[
+        "total"
+    ]
+
+
+def billable_hours_used(agreement: ServiceAgreement, *, through: date | None = None) -> Decimal:
+    qs = agreement_entries(agreement).filter(billable=True)
+    if through is not None:
+        qs = qs.filter(date__lte=through)
+    return _sum_hours(qs)
+
+
+def closed_months(agreement: ServiceAgreement) -> set[date]:
+    return set(
+        MonthClose.objects.filter(agreement=agreement).active().values_list("month", flat=True)
+    )
+
+
+def is_month_closed(agreement_id: int, day: date) -> bool:
+    return (
+        MonthClose.objects.active()
+        .filter(agreement_id=agreement_id, month=month_start(day))
+        .exists()
+    )
+
+
+@dataclass
+class AgreementSummary:
+    budget_hours: Decimal
+    budget_amount: Decimal
+    used_hours: Decimal
+    used_amount: Decimal
+    remaining_hours: Decimal
+    remaining_amount: Decimal
+    nonbillable_hours: Decimal
+    percent_used: int
+
+
+def agreement_summary(agreement: ServiceAgreement) -> AgreementSummary:
+    used = billable_hours_used(agreement)
+    remaining = agreement.hours_budget - used
+    budget = agreement.hours_budget
+    return AgreementSummary(
+        budget_hours=budget,
+        budget_amount=agreement.budget_amount,
+        used_hours=used,
+        used_amount=money(used * agreement.hourly_rate),
+        remaining_hours=remaining,
+        remaining_amount=money(remaining * agreement.hourly_rate),
+        nonbillable_hours=_sum_hours(agreement_entries(agreement).filter(billable=False)),
+        percent_used=int(used * 100 / budget) if budget else 0,
+    )
+
+
+# --- Burn-down
+
+
+@dataclass
+class Burndown:
+    budget_hours: Decimal
+    points: list[tuple[date, Decimal]]  # (week ending, cumulative billable hours)
+    projected_exhaustion: date | None
+    exhausted_on: date | None
+    rate_per_week: Decimal
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "budget_hours": str(self.budget_hours),
+            "points": [
+                {"date": d.isoformat(), "used": str(u), "remaining": str(self.budget_hours - u)}
+                for d, u in self.points
+            ],
+            "rate_per_week": str(self.rate_per_week),
+            "projected_exhaustion": self.projected_exhaustion.isoformat()
+            if self.projected_exhaustion
+            else None,
+            "exhausted_on": self.exhausted_on.isoformat() if self.exhausted_on else None,
+        }
+
+
+def burndown(agreement: ServiceAgreement, *, today: date, window_weeks: int = 8) -> Burndown:
+    """Cumulative billable hours week by week, and when the budget runs out at the recent pace."""
+    daily = dict(
+        agreement_entries(agreement)
+        .filter(billable=True)
+        .values_list("date")
+        .annotate(h=Sum("hours"))
+        .order_by("date")
+    )
+    end = min(today, agreement.end_date)
+    points: list[tuple[date, Decimal]] = []
+    total = ZERO
+    exhausted_on = None
+    days = sorted(daily)
+    i = 0
+    week_end = agreement.start_date + timedelta(days=6)
+    while True:
+        cutoff = min(week_end, end)
+        while i < len(days) and days[i] <= cutoff:
+            total += daily[days[i]]
+            if exhausted_on is None and total >= agreement.hours_budget > 0:
+                exhausted_on = days[i]
+            i += 1
+        points.append((cutoff, total))
+        if cutoff >= end:
+            break
+        week_end += timedelta(days=7)
+    # Entries dated after today (planned) still count towards the total.
+    while i < len(days):
+        total += daily[days[i]]
+        i += 1
+    if points:
+        points[-1] = (points[-1][0], total)
+    window = points[-(window_weeks + 1) :]
+    weeks = Decimal(max(len(window) - 1, 1))
+    rate = (window[-1][1] - window[0][1]) / weeks if len(window) > 1 else total
+    remaining = agreement.hours_budget - total
+    projected = None
+    if remaining > 0 and rate > 0:
+        projected = end + timedelta(days=int(remaining / rate * 7))
+    return Burndown(
+        budget_hours=agreement.hours_budget,
+        points=points,
+        projected_exhaustion=projected,
+        exhausted_on=exhausted_on,
+        rate_per_week=rate.quantize(CENT, rounding=ROUND_HALF_UP),
+    )
+
+
+def burndown_svg(chart: Burndown, *, width: int = 640, height: int = 220) -> dict[str, Any]:
+    """Coordinates for an inline SVG: remaining hours over time (drawn server-side, no JS)."""
+    pad = 36
+    budget = float(chart.budget_hours) or 1.0
+    values = [float(chart.budget_hours - used) for _, used in chart.points]
+    low = min([0.0, *values])
+    span = budget - low or 1.0
+    n = max(len(values) - 1, 1)
+
+    def xy(index: int, value: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * index / n
+        y = pad / 2 + (height - pad * 1.5) * (budget - value) / span
+        return round(x, 1), round(y, 1)
+
+    coords = [xy(k, v) for k, v in enumerate(values)]
+    zero_y = xy(0, 0.0)[1]
+    return {
+        "width": width,
+        "height": height,
+        "polyline": " ".join(f"{x},{y}" for x, y in coords),
+        "zero_y": zero_y,
+        "top_y": xy(0, budget)[1],
+        "left": pad,
+        "right": width - pad,
+        "first": chart.points[0][0] if chart.points else None,
+        "last": chart.points[-1][0] if chart.points else None,
+        "last_xy": coords[-1] if coords else None,
+    }
+
+
+# --- Statements
+
+
+def statement_number(agreement: ServiceAgreement, month: date, revision: int | None) -> str:
+    base = f"{agreement.client.slug.upper()[:12]}-{agreement.pk:04d}-{month:%Y%m}"
+    if revision is None:
+        return f"{base}-DRAFT"
+    return base if revision == 1 else f"{base}-R{revision}"
+
+
+def _transitions(agreement: ServiceAgreement, start: date, end: date, status: str) -> list[dict]:
+    moves = (
+        DeliverableTransition.objects.filter(
+            deliverable__project__agreement=agreement,
+            to_status=status,
+            at__date__gte=start,
+            at__date__lte=end,
+        )
+        .select_related("deliverable__project")
+        .order_by("at", "id")
+    )
+    return [
+        {
+            "deliverable": t.deliverable.title,
+            "project": t.deliverable.project.name,
+            "date": t.at.date().isoformat(),
+        }
+        for t in moves
+    ]
+
+
+def statement_compute(
+    agreement: ServiceAgreement, month: date, *, revision: int | None = None
+) -> dict[str, Any]:
+    """The statement of one month computed from the entries now (JSON-ready: decimals as text)."""
+    start, end = month_start(month), month_end(month)
+    rate = agreement.hourly_rate
+    rows = (
+        agreement_entries(agreement)
+        .filter(billable=True, date__gte=start, date__lte=end)
+        .values("project__name", "deliverable__title")
+        .annotate(hours=Sum("hours"))
+        .order_by("project__name", "deliverable__title")
+    )
+    lines = []
+    total_hours = ZERO
+    total_amount = ZERO
+    for row in rows:
+        amount = money(row["hours"] * rate)
+        total_hours += row["hours"]
+        total_amount += amount
+        lines.append(
+            {
+                "project": row["project__name"],
+                "deliverable": row["deliverable__title"] or "",
+                "hours": str(row["hours"]),
+                "rate": str(rate),
+                "amount": str(amount),
+            }
+        )
+    used_to_date = billable_hours_used(agreement, through=end)
+    remaining = agreement.hours_budget - used_to_date
+    return {
+        "number": statement_number(agreement, start, revision),
+        "revision": revision,
+        "agreement": agreement.title,
+        "agreement_id": agreement.pk,
+        "provider": agreement.provider.name,
+        "client": agreement.client.name,
+        "month": f"{start:%Y-%m}",
+        "period_start": start.isoformat(),
+        "period_end": end.isoformat(),
+        "rate": str(rate),
+        "lines": lines,
+        "total_hours": str(total_hours),
+        "total_amount": str(money(total_amount)),
+        "budget_hours": str(agreement.hours_budget),
+        "budget_amount": str(agreement.budget_amount),
+        "used_hours_to_date": str(used_to_date),
+        "remaining_hours": str(remaining),
+        "remaining_amount": str(money(remaining * rate)),
+        "delivered": _transitions(agreement, start, end, Deliverable.Status.DELIVERED),
+        "accepted": _transitions(agreement, start, end, Deliverable.Status.ACCEPTED),
+    }
+
+
+def statement_for(agreement: ServiceAgreement, month: date) -> dict[str, Any]:
+    """The frozen statement of a closed month, else a draft computed now."""
+    close = (
+        MonthClose.objects.active().filter(agreement=agreement, month=month_start(month)).first()
+    )
+    if close is not None:
+        data = dict(close.snapshot)
+        data["closed"] = True
+        data["closed_at"] = close.closed_at
+        return data
+    data = statement_compute(agreement, month)
+    data["closed"] = False
+    return data
+
+
+def statement_months(agreement: ServiceAgreement, *, today: date) -> list[date]:
+    """Months from the agreement's start to the current (or its last) month, newest first."""
+    months = []
+    current = month_start(agreement.start_date)
+    last = month_start(min(today, agreement.end_date))
+    while current <= last:
+        months.append(current)
+        current = (current + timedelta(days=32)).replace(day=1)
+    return months[::-1]
+
+
+# --- Lead dashboard
+
+
+@dataclass
+class BoardFilters:
+    client: int | None = None
+    project: str = ""
+    assignee: int | None = None
+    due: str = ""  # "", "overdue", "week", "month"
+
+
+@dataclass
+class Column:
+    status: str
+    label: str
+    cards: list[Deliverable] = field(default_factory=list)
+
+
+def week_bounds(today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def board_for(user: UserLike, filters: BoardFilters, *, today: date) -> list[Column]:
+    scope = scope_for(user)
+    qs = deliverables_visible_to(user).select_related("project__agreement__client", "assignee")
+    if filters.client:
+        qs = qs.filter(project__agreement__client_id=filters.client)
+    if filters.project:
+        qs = qs.filter(project__slug=filters.project)
+    if filters.assignee:
+        qs = qs.filter(assignee_id=filters.assignee)
+    _, sunday = week_bounds(today)
+    if filters.due == "overdue":
+        qs = qs.filter(due_date__lt=today, status__in=OPEN_STATUSES)
+    elif filters.due == "week":
+        qs = qs.filter(due_date__gte=today, due_date__lte=sunday)
+    elif filters.due == "month":
+        qs = qs.filter(due_date__gte=today, due_date__lte=month_end(today))
+    columns = {s: Column(status=s, label=label) for s, label in Deliverable.Status.choices}
+    for d in qs.order_by("due_date", "title"):
+        agreement = d.project.agreement
+        is_provider = agreement.provider_id in scope.provider_ids
+        is_manager = scope.client_roles.get(agreement.client_id) == "manager"
+        d.allowed_moves = [  # type: ignore[attr-defined]
+            s
+            for s, side in d.next_statuses().items()
+            if (side == "provider" and is_provider) or (side == "client" and is_manager)
+        ]
+        d.is_open = d.status in OPEN_STATUSES  # type: ignore[attr-defined]
+        d.overdue = bool(d.due_date and d.due_date < today and d.is_open)  # type: ignore[attr-defined]
+        d.due_this_week = bool(  # type: ignore[attr-defined]
+            d.due_date and today <= d.due_date <= sunday and d.is_open  # type: ignore[attr-defined]
+        )
+        columns[d.status].cards.append(d)
+    return list(columns.values())
+
+
+@dataclass
+class ClientSummary:
+    client: Agency
+    active_agreements: int
+    hours_this_month: Decimal
+    open_deliverables: int
+
+
+def client_summaries(user: UserLike, *, today: date) -> list[ClientSummary]:
+    """Per client of the provider staff member: agreements, hours this month, open work."""
+    scope = scope_for(user)
+    if not scope.provider_ids:
+        return []
+    start, end = month_start(today), month_end(today)
+    clients = Agency.objects.filter(
+        kind=Agency.Kind.CLIENT, client_agreements__provider_id__in=scope.provider_ids
+    ).distinct()
+    agreements = ServiceAgreement.objects.filter(provider_id__in=scope.provider_ids)
+    active = dict(
+        agreements.filter(status=ServiceAgreement.Status.ACTIVE)
+        .values_list("client_id")
+        .annotate(n=Count("id"))
+    )
+    hours = dict(
+        TimeEntry.objects.filter(project__agreement__in=agreements, date__gte=start, date__lte=end)
+        .values_list("project__agreement__client_id")
+        .annotate(h=Sum("hours"))
+    )
+    open_counts = dict(
+        Deliverable.objects.filter(project__agreement__in=agreements, status__in=OPEN_STATUSES)
+        .values_list("project__agreement__client_id")
+        .annotate(n=Count("id"))
+    )
+    return [
+        ClientSummary(
+            client=c,
+            active_agreements=active.get(c.pk, 0),
+            hours_this_month=hours.get(c.pk, ZERO),
+            open_deliverables=open_counts.get(c.pk, 0),
+        )
+        for c in clients
+    ]
+
+
+def timesheet_rows(user: UserLike, monday: date) -> tuple[list[dict[str, Any]], dict[int, bool]]:
+    """The user's entries of one week grouped into timesheet rows (one cell per weekday)."""
+    entries = (
+        TimeEntry.objects.filter(user=user, date__gte=monday, date__lte=monday + timedelta(days=6))
+        .select_related("project__agreement", "deliverable")
+        .order_by("project__name", "deliverable__title", "id")
+    )
+    grouped: dict[tuple, dict[str, Any]] = {}
+    locked: dict[int, bool] = defaultdict(bool)
+    for e in entries:
+        key = (e.project_id, e.deliverable_id, e.billable, e.note, e.private_note)
+        row = grouped.setdefault(
+            key,
+            {
+                "project": e.project,
+                "deliverable": e.deliverable,
+                "billable": e.billable,
+                "note": e.note,
+                "private_note": e.private_note,
+                "hours": [ZERO] * 7,
+                "locked": False,
+            },
+        )
+        row["hours"][(e.date - monday).days] += e.hours
+        if is_month_closed(e.project.agreement_id, e.date):
+            row["locked"] = True
+            locked[e.pk] = True
+    return list(grouped.values()), dict(locked)
+
+
+def entries_visible_to(user: UserLike) -> QuerySet[TimeEntry]:
+    return TimeEntry.objects.visible_to(user).select_related(
+        "user", "project__agreement__client", "deliverable"
+    )
+
+
+def provider_filter_q(user: UserLike) -> Q:
+    return Q(agreement__provider_id__in=scope_for(user).provider_ids)
