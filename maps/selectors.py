@@ -1,0 +1,90 @@
+"""Reads for map pages: always narrowed by the user's scope (projects/access.py)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Max, QuerySet
+from django.urls import reverse
+
+from layers.models import LayerVersion
+from maps.models import Map, MapVersion
+from maps.tiles import MAX_ZOOM, layer_name
+from projects.access import UserLike, scope_for
+from projects.models import Project
+
+
+def maps_visible_to(user: UserLike) -> QuerySet[Map]:
+    return (
+        Map.objects.visible_to(user)
+        .select_related("project__agreement__client")
+        .annotate(latest_number=Max("versions__number"))
+        .order_by("project__name", "title")
+    )
+
+
+def maps_of_project(user: UserLike, project: Project) -> QuerySet[Map]:
+    return maps_visible_to(user).filter(project=project)
+
+
+def latest_version(map: Map) -> MapVersion | None:
+    return map.versions.order_by("-number").first()
+
+
+def is_provider_of(user: UserLike, project: Project) -> bool:
+    return project.agreement.provider_id in scope_for(user).provider_ids
+
+
+def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> tuple | None:
+    """(version id, schema, feature count) of a layer version the user may draw, else None.
+
+    Without an explicit version: the current one for provider staff, the latest published one
+    for clients (whose queryset only holds published versions).
+    """
+    qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
+    if version_id is not None:
+        if not version_id.isdigit():
+            return None
+        qs = qs.filter(pk=int(version_id))
+    elif scope_for(user).is_provider_staff:
+        qs = qs.filter(layer__current_version=F("pk"))
+    return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
+
+
+def basemap_config(key: str) -> dict[str, Any]:
+    basemap = settings.BASEMAPS.get(key) or settings.BASEMAPS["none"]
+    return {"key": key, **basemap}
+
+
+def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
+    base = (
+        reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0])
+        if token
+        else reverse("maps:tile", args=[layer["layer_id"], 0, 0, 0])
+    )
+    base = base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    query = f"?v={layer['version_id']}"
+    if layer["fields"]:
+        query += "&fields=" + ",".join(layer["fields"])
+    return base + query
+
+
+def viewer_config(
+    definition: dict[str, Any], *, token: str | None = None, urls: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What static/js/maps.js needs to draw a map definition (a version's or the draft's)."""
+    return {
+        "title": definition["title"],
+        "basemap": basemap_config(definition["basemap"]),
+        "extent": definition["extent"],
+        "max_native_zoom": MAX_ZOOM,
+        "layers": [
+            {
+                **{k: layer[k] for k in ("key", "title", "visible", "opacity", "geometry_type")},
+                "style": layer["style"],
+                "name": layer_name(layer["layer_id"]),
+                "tiles": tile_template(layer, token=token),
+            }
+            for layer in definition["layers"]
+        ],
+        "urls": urls or {},
+    }

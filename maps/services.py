@@ -1,0 +1,350 @@
+"""Writes for maps: compose, style, publish, attach to a deliverable, share. One transaction each."""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.gis.geos import Polygon
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.services import audit_record
+from layers.models import Layer, LayerVersion
+from maps.models import Map, MapLayer, MapVersion, ShareLink
+from maps.styles import default_style, style_fields, style_resolve
+from projects.access import scope_for
+from projects.models import Deliverable, Project
+from projects.services import deliverable_transition
+
+
+def _require_provider(user: AbstractBaseUser, project: Project) -> None:
+    if project.agreement.provider_id not in scope_for(user).provider_ids:
+        raise PermissionDenied("Only the provider's staff can change maps.")
+
+
+def _check_basemap(basemap: str) -> str:
+    if basemap not in settings.BASEMAPS:
+        raise ValidationError(
+            f"Unknown basemap {basemap!r}; choose one of {', '.join(settings.BASEMAPS)}."
+        )
+    return basemap
+
+
+def schema_fields(version: LayerVersion | None) -> dict[str, str]:
+    """{attribute name: type} of a layer version's schema."""
+    if version is None:
+        return {}
+    return {str(f.get("name")): str(f.get("type", "")) for f in version.schema if f.get("name")}
+
+
+def map_create(
+    *, project: Project, title: str, by: AbstractBaseUser, description: str = "", basemap: str = ""
+) -> Map:
+    _require_provider(by, project)
+    title = title.strip()
+    if not title:
+        raise ValidationError("A map needs a title.")
+    with transaction.atomic():
+        new = Map.objects.create(
+            project=project,
+            title=title[:200],
+            description=description,
+            basemap=_check_basemap(basemap or settings.DEFAULT_BASEMAP),
+            created_by=by,
+        )
+        audit_record(
+            action="map.create",
+            summary=f"Map “{new.title}” created in {project.name}",
+            actor=by,
+            agency_id=project.agreement.client_id,
+            target=new,
+        )
+    return new
+
+
+def map_update(
+    *,
+    map: Map,
+    by: AbstractBaseUser,
+    title: str | None = None,
+    description: str | None = None,
+    basemap: str | None = None,
+    initial_extent: list[float] | None = None,
+) -> Map:
+    _require_provider(by, map.project)
+    if title is not None:
+        if not title.strip():
+            raise ValidationError("A map needs a title.")
+        map.title = title.strip()[:200]
+    if description is not None:
+        map.description = description
+    if basemap is not None:
+        map.basemap = _check_basemap(basemap)
+    if initial_extent is not None:
+        if len(initial_extent) != 4:
+            raise ValidationError("The extent is [west, south, east, north] in degrees.")
+        w, s, e, n = (float(v) for v in initial_extent)
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise ValidationError("The extent must be [west, south, east, north] in degrees.")
+        map.initial_extent = Polygon.from_bbox((w, s, e, n))
+        map.initial_extent.srid = 4326
+    with transaction.atomic():
+        map.save()
+        audit_record(
+            action="map.update",
+            summary=f"Map “{map.title}” edited",
+            actor=by,
+            agency_id=map.project.agreement.client_id,
+            target=map,
+        )
+    return map
+
+
+def map_layer_add(*, map: Map, layer: Layer, by: AbstractBaseUser) -> MapLayer:
+    _require_provider(by, map.project)
+    if layer.project_id != map.project_id:
+        raise ValidationError("A map can only use its own project's layers.")
+    version = layer.current_version
+    if version is None:
+        raise ValidationError(f"“{layer.name}” has no imported data yet.")
+    with transaction.atomic():
+        position = (map.map_layers.aggregate(m=Max("position"))["m"] or 0) + 1
+        style = style_resolve(
+            default_style(version.geometry_type),
+            version_id=version.pk,
+            fields=schema_fields(version),
+        )
+        added = MapLayer.objects.create(
+            map=map, layer=layer, position=position, title=layer.name, style=style
+        )
+        audit_record(
+            action="map.layer_add",
+            summary=f"“{layer.name}” added to map “{map.title}”",
+            actor=by,
+            agency_id=map.project.agreement.client_id,
+            target=map,
+        )
+    return added
+
+
+def map_layer_update(
+    *,
+    map_layer: MapLayer,
+    by: AbstractBaseUser,
+    title: str | None = None,
+    visible: bool | None = None,
+    opacity: float | None = None,
+    style: dict[str, Any] | None = None,
+) -> MapLayer:
+    """Change a layer's settings; a style is validated and classified over the current data."""
+    _require_provider(by, map_layer.map.project)
+    if title is not None:
+        map_layer.title = title.strip()[:200] or map_layer.layer.name
+    if visible is not None:
+        map_layer.visible = bool(visible)
+    if opacity is not None:
+        if isinstance(opacity, bool) or not isinstance(opacity, int | float):
+            raise ValidationError("Opacity must be a number from 0 to 1.")
+        if not 0 <= opacity <= 1:
+            raise ValidationError("Opacity must be from 0 to 1.")
+        map_layer.opacity = float(opacity)
+    if style is not None:
+        version = map_layer.layer.current_version
+        if version is None:
+            raise ValidationError(f"“{map_layer.layer.name}” has no imported data yet.")
+        map_layer.style = style_resolve(style, version_id=version.pk, fields=schema_fields(version))
+    with transaction.atomic():
+        map_layer.save()
+        audit_record(
+            action="map.layer_update",
+            summary=f"“{map_layer}” restyled on map “{map_layer.map.title}”",
+            actor=by,
+            agency_id=map_layer.map.project.agreement.client_id,
+            target=map_layer.map,
+        )
+    return map_layer
+
+
+def map_layer_remove(*, map_layer: MapLayer, by: AbstractBaseUser) -> None:
+    _require_provider(by, map_layer.map.project)
+    with transaction.atomic():
+        audit_record(
+            action="map.layer_remove",
+            summary=f"“{map_layer}” removed from map “{map_layer.map.title}”",
+            actor=by,
+            agency_id=map_layer.map.project.agreement.client_id,
+            target=map_layer.map,
+        )
+        map_layer.delete()
+
+
+def map_layers_reorder(*, map: Map, order: list[int], by: AbstractBaseUser) -> None:
+    """`order` lists the map's MapLayer ids bottom to top."""
+    _require_provider(by, map.project)
+    ids = set(map.map_layers.values_list("pk", flat=True))
+    if set(order) != ids or len(order) != len(ids):
+        raise ValidationError("The order must list each of the map's layers exactly once.")
+    with transaction.atomic():
+        for position, pk in enumerate(order, start=1):
+            MapLayer.objects.filter(pk=pk, map=map).update(position=position)
+
+
+def _extent(map: Map, version_ids: list[int]) -> list[float]:
+    if map.initial_extent is not None:
+        return list(map.initial_extent.extent)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
+            "FROM layers_feature WHERE version_id = ANY(%s)) s",
+            [version_ids],
+        )
+        row = cur.fetchone()
+    if row and row[0] is not None:
+        return [float(v) for v in row]
+    boundary = map.project.agreement.client.boundary
+    return list(boundary.extent) if boundary is not None else [-180.0, -85.0, 180.0, 85.0]
+
+
+def map_definition(map: Map) -> tuple[dict[str, Any], list[LayerVersion]]:
+    """The draft map as a frozen definition, styles re-classified over each layer's current data."""
+    entries, pinned = [], []
+    for ml in map.map_layers.select_related("layer__current_version").order_by("position", "pk"):
+        version = ml.layer.current_version
+        if version is None:
+            raise ValidationError(f"“{ml}” has no imported data yet.")
+        style = style_resolve(ml.style, version_id=version.pk, fields=schema_fields(version))
+        pinned.append(version)
+        entries.append(
+            {
+                "key": ml.pk,
+                "layer_id": ml.layer_id,
+                "version_id": version.pk,
+                "title": ml.title or ml.layer.name,
+                "visible": ml.visible,
+                "opacity": ml.opacity,
+                "geometry_type": version.geometry_type,
+                "fields": style_fields(style),
+                "style": style,
+            }
+        )
+    definition = {
+        "title": map.title,
+        "description": map.description,
+        "basemap": map.basemap,
+        "extent": _extent(map, [v.pk for v in pinned]) if pinned else None,
+        "layers": entries,
+    }
+    return definition, pinned
+
+
+def map_publish(*, map: Map, by: AbstractBaseUser, notes: str) -> MapVersion:
+    """Freeze the map and its layers' current data as the next version, visible to the client."""
+    with transaction.atomic():
+        locked = Map.objects.select_for_update().select_related("project__agreement").get(pk=map.pk)
+        _require_provider(by, locked.project)
+        definition, pinned = map_definition(locked)
+        if not pinned:
+            raise ValidationError("Add at least one layer before publishing.")
+        number = (locked.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+        now = timezone.now()
+        version = MapVersion.objects.create(
+            map=locked,
+            number=number,
+            notes=notes.strip(),
+            definition=definition,
+            published_by=by,
+            published_at=now,
+        )
+        version.layer_versions.set(pinned)
+        LayerVersion.objects.filter(
+            pk__in=[v.pk for v in pinned], published_at__isnull=True
+        ).update(published_at=now)
+        client_id = locked.project.agreement.client_id
+        audit_record(
+            action="map.publish",
+            summary=f"Map “{locked.title}” v{number} published",
+            actor=by,
+            agency_id=client_id,
+            target=version,
+            data={"number": number, "layer_versions": [v.pk for v in pinned]},
+        )
+        subject = f"New map: {locked.title} v{number}"
+        body = notes.strip() or f"Version {number} of “{locked.title}” is ready to view."
+        url = reverse("maps:version", args=[version.pk])
+        transaction.on_commit(lambda: _notify(client_id, subject, body, url))
+    return version
+
+
+def _notify(agency_id: int, subject: str, body: str, url: str) -> None:
+    from notifications.services import notify_agency
+
+    notify_agency(agency_id=agency_id, kind="map_published", subject=subject, body=body, url=url)
+
+
+def map_version_attach(
+    *, version: MapVersion, deliverable: Deliverable, by: AbstractBaseUser
+) -> MapVersion:
+    """Attach a published version to a deliverable of the same project; it moves to delivered."""
+    _require_provider(by, version.map.project)
+    if deliverable.project_id != version.map.project_id:
+        raise ValidationError(
+            "A map version can only be attached to its own project's deliverables."
+        )
+    with transaction.atomic():
+        version.deliverable = deliverable
+        version.save(update_fields=["deliverable"])
+        audit_record(
+            action="map.attach",
+            summary=f"{version} attached to “{deliverable.title}”",
+            actor=by,
+            agency_id=version.map.project.agreement.client_id,
+            target=version,
+            data={"deliverable": deliverable.pk},
+        )
+        if deliverable.can_move_to(Deliverable.Status.DELIVERED):
+            deliverable_transition(
+                deliverable=deliverable,
+                to_status=Deliverable.Status.DELIVERED,
+                by=by,
+                comment=f"Map “{version.map.title}” v{version.number} attached.",
+            )
+    return version
+
+
+def share_link_create(
+    *, version: MapVersion, by: AbstractBaseUser, expires_at: datetime | None
+) -> ShareLink:
+    _require_provider(by, version.map.project)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError("The expiry must be in the future.")
+    with transaction.atomic():
+        link = ShareLink.objects.create(version=version, expires_at=expires_at, created_by=by)
+        audit_record(
+            action="map.share",
+            summary=f"Share link made for {version}",
+            actor=by,
+            agency_id=version.map.project.agreement.client_id,
+            target=version,
+            data={"link": link.pk, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+    return link
+
+
+def share_link_revoke(*, link: ShareLink, by: AbstractBaseUser) -> ShareLink:
+    _require_provider(by, link.version.map.project)
+    with transaction.atomic():
+        link.revoked_at = link.revoked_at or timezone.now()
+        link.save(update_fields=["revoked_at"])
+        audit_record(
+            action="map.share_revoke",
+            summary=f"Share link revoked for {link.version}",
+            actor=by,
+            agency_id=link.version.map.project.agreement.client_id,
+            target=link.version,
+            data={"link": link.pk},
+        )
+    return link

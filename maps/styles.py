@@ -1,0 +1,360 @@
+"""Layer styles: one JSON definition, validated here, drives the browser, the legend and exports.
+
+A style is {"type": "single" | "categorized" | "graduated", "symbol": {...}, ...}. `style_resolve`
+validates it and computes its classes from the data with SQL (categories by frequency, breaks by
+equal interval, quantile or natural breaks), so the stored style carries everything a renderer needs.
+"""
+
+import re
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+STYLE_TYPES = ("single", "categorized", "graduated")
+METHODS = ("equal_interval", "quantile", "jenks")
+MARKERS = ("circle", "square", "triangle")
+DASHES = ("solid", "dashed", "dotted")
+MAX_CATEGORIES = 24
+MIN_CLASSES, MAX_CLASSES = 3, 9
+
+# Sequential ramps (light → dark), interpolated to the number of classes.
+RAMPS: dict[str, list[str]] = {
+    "blues": ["#eff3ff", "#08519c"],
+    "greens": ["#edf8e9", "#006d2c"],
+    "reds": ["#fee5d9", "#a50f15"],
+    "oranges": ["#feedde", "#a63603"],
+    "purples": ["#f2f0f7", "#54278f"],
+    "ylorrd": ["#ffffb2", "#fd8d3c", "#bd0026"],
+    "viridis": ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"],
+}
+# A qualitative palette for categories (ColorBrewer Set2 + Dark2).
+PALETTE = [
+    "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+]  # fmt: skip
+OTHER_COLOR = "#bdbdbd"
+
+DEFAULT_SYMBOL: dict[str, Any] = {
+    "fill": "#3388ff",
+    "fill_opacity": 0.6,
+    "stroke": "#1d2733",
+    "stroke_width": 1.0,
+    "dash": "solid",
+    "marker": "circle",
+    "size": 8,
+}
+
+
+def default_style(geometry_type: str = "") -> dict[str, Any]:
+    symbol = dict(DEFAULT_SYMBOL)
+    if "Line" in geometry_type:
+        symbol.update(stroke="#0b5cad", stroke_width=2.0)
+    return {"type": "single", "symbol": symbol, "popup": [], "min_zoom": 0, "max_zoom": 22}
+
+
+def is_numeric_type(type_name: str) -> bool:
+    """Schema types vary by source driver (Integer64, Real, float64...): match them loosely."""
+    name = type_name.lower()
+    return any(t in name for t in ("int", "real", "float", "double", "number", "decimal"))
+
+
+def _num(value: Any, name: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{name} must be a number between {lo:g} and {hi:g}.")
+    if not lo <= value <= hi:
+        raise ValidationError(f"{name} must be between {lo:g} and {hi:g}, not {value:g}.")
+    return float(value)
+
+
+def _color(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not HEX.match(value):
+        raise ValidationError(f"{name} must be a colour like #1a2b3c, not {value!r}.")
+    return value.lower()
+
+
+def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValidationError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return str(value)
+
+
+def _field(value: Any, name: str, fields: dict[str, str]) -> str:
+    if not isinstance(value, str) or value not in fields:
+        known = ", ".join(sorted(fields)) or "none"
+        raise ValidationError(f"{name} must be an attribute of the layer ({known}), not {value!r}.")
+    return value
+
+
+def _symbol(raw: Any) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    merged = {**DEFAULT_SYMBOL, **raw}
+    return {
+        "fill": _color(merged["fill"], "Fill colour"),
+        "fill_opacity": _num(merged["fill_opacity"], "Fill opacity", 0, 1),
+        "stroke": _color(merged["stroke"], "Stroke colour"),
+        "stroke_width": _num(merged["stroke_width"], "Line width", 0, 20),
+        "dash": _choice(merged["dash"], "Line dash", DASHES),
+        "marker": _choice(merged["marker"], "Marker shape", MARKERS),
+        "size": _num(merged["size"], "Marker size", 2, 40),
+    }
+
+
+def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
+    """A clean copy of `style`, or ValidationError naming the first problem.
+
+    `fields` maps the layer's attribute names to their types ("string", "integer", "real"...).
+    Classes already present (categories, breaks) are kept when well-formed; style_resolve
+    recomputes them from the data.
+    """
+    if not isinstance(style, dict):
+        raise ValidationError("A style must be a JSON object.")
+    kind = _choice(style.get("type", "single"), "Style type", STYLE_TYPES)
+    clean: dict[str, Any] = {"type": kind, "symbol": _symbol(style.get("symbol"))}
+    if kind in ("categorized", "graduated"):
+        clean["attribute"] = _field(style.get("attribute"), "The classification attribute", fields)
+    if kind == "categorized":
+        categories = style.get("categories") or []
+        if not isinstance(categories, list) or len(categories) > MAX_CATEGORIES:
+            raise ValidationError(f"At most {MAX_CATEGORIES} categories; the rest go to “other”.")
+        clean["categories"] = [
+            {
+                "value": None if c.get("value") is None else str(c.get("value")),
+                "color": _color(c.get("color"), "Category colour"),
+                "label": str(c.get("label") or c.get("value") or "(empty)")[:100],
+            }
+            for c in categories
+            if isinstance(c, dict)
+        ]
+        other = style.get("other") if isinstance(style.get("other"), dict) else {}
+        clean["other"] = {
+            "color": _color(other.get("color", OTHER_COLOR), "“Other” colour"),
+            "label": str(other.get("label") or "Other")[:100],
+        }
+    if kind == "graduated":
+        if not is_numeric_type(fields.get(clean["attribute"], "")):
+            raise ValidationError(
+                f"Graduated styles need a numeric attribute; “{clean['attribute']}” is not numeric."
+            )
+        clean["method"] = _choice(style.get("method", "quantile"), "Classification", METHODS)
+        classes = style.get("classes", 5)
+        if isinstance(classes, bool) or not isinstance(classes, int):
+            raise ValidationError("The number of classes must be a whole number from 3 to 9.")
+        if not MIN_CLASSES <= classes <= MAX_CLASSES:
+            raise ValidationError(f"The number of classes must be from 3 to 9, not {classes}.")
+        clean["classes"] = classes
+        clean["ramp"] = _choice(style.get("ramp", "blues"), "Colour ramp", tuple(RAMPS))
+        breaks = style.get("breaks")
+        if isinstance(breaks, list) and all(
+            isinstance(b, int | float) and not isinstance(b, bool) for b in breaks
+        ):
+            clean["breaks"] = [float(b) for b in breaks]
+    label = style.get("label")
+    if label:
+        if not isinstance(label, dict):
+            raise ValidationError("Labels must be an object with an attribute.")
+        clean["label"] = {
+            "attribute": _field(label.get("attribute"), "The label attribute", fields),
+            "min_zoom": int(_num(label.get("min_zoom", 14), "Label minimum zoom", 0, 22)),
+        }
+    popup = style.get("popup") or []
+    if not isinstance(popup, list):
+        raise ValidationError("Popups must be a list of attributes.")
+    clean["popup"] = [
+        {
+            "attribute": _field(p.get("attribute"), "A popup attribute", fields),
+            "alias": str(p.get("alias") or p.get("attribute"))[:100],
+        }
+        for p in popup
+        if isinstance(p, dict)
+    ]
+    clean["min_zoom"] = int(_num(style.get("min_zoom", 0), "Minimum zoom", 0, 22))
+    clean["max_zoom"] = int(_num(style.get("max_zoom", 22), "Maximum zoom", 0, 22))
+    if clean["min_zoom"] > clean["max_zoom"]:
+        raise ValidationError("The minimum zoom must not be above the maximum zoom.")
+    return clean
+
+
+def style_fields(style: dict[str, Any]) -> list[str]:
+    """The attributes a renderer needs: classification, label and popups (tiles carry only these)."""
+    names = [style.get("attribute"), (style.get("label") or {}).get("attribute")]
+    names += [p["attribute"] for p in style.get("popup", [])]
+    return sorted({n for n in names if n})
+
+
+# --- classification, computed in the database
+
+
+def _numeric_sql(attribute: str) -> str:
+    # Only JSON numbers classify; strings and nulls are left out rather than failing the cast.
+    return (
+        "CASE WHEN jsonb_typeof(properties -> %s) = 'number' THEN (properties ->> %s)::float8 END"
+    )
+
+
+def categories_for(version_id: int, attribute: str, limit: int = 12) -> list[dict[str, Any]]:
+    """The most frequent values of `attribute`, each with a palette colour."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT properties ->> %s AS v, count(*) FROM layers_feature WHERE version_id = %s "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
+            [attribute, version_id, limit],
+        )
+        rows = cur.fetchall()
+    return [
+        {"value": value, "color": PALETTE[i % len(PALETTE)], "label": value or "(empty)"}
+        for i, (value, _count) in enumerate(rows)
+    ]
+
+
+def _stats(version_id: int, attribute: str) -> tuple[float | None, float | None, int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT min(v), max(v), count(v) FROM (SELECT {_numeric_sql(attribute)} AS v "
+            "FROM layers_feature WHERE version_id = %s) s",
+            [attribute, attribute, version_id],
+        )
+        lo, hi, n = cur.fetchone()
+    return lo, hi, n
+
+
+def breaks_for(version_id: int, attribute: str, method: str, classes: int) -> list[float]:
+    """Upper bounds of each class (the last is the maximum), computed over the whole layer."""
+    lo, hi, n = _stats(version_id, attribute)
+    if n == 0 or lo is None or hi is None:
+        raise ValidationError(f"“{attribute}” has no numeric values to classify.")
+    if method == "equal_interval":
+        step = (hi - lo) / classes
+        return [lo + step * (i + 1) for i in range(classes - 1)] + [hi]
+    if method == "quantile":
+        fractions = [(i + 1) / classes for i in range(classes - 1)]
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY v) FROM "
+                f"(SELECT {_numeric_sql(attribute)} AS v FROM layers_feature "
+                "WHERE version_id = %s) s WHERE v IS NOT NULL",
+                [fractions, attribute, attribute, version_id],
+            )
+            cuts = cur.fetchone()[0]
+        return [float(c) for c in cuts] + [hi]
+    values, weights = _histogram(version_id, attribute, lo, hi)
+    return jenks_breaks(values, weights, classes)
+
+
+def _histogram(
+    version_id: int, attribute: str, lo: float, hi: float, bins: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values with counts, or the mean of fine bins when there are many: never the layer."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT avg(v), count(*) FROM (SELECT {_numeric_sql(attribute)} AS v "
+            "FROM layers_feature WHERE version_id = %s) s WHERE v IS NOT NULL "
+            "GROUP BY CASE WHEN %s = %s THEN 0 ELSE width_bucket(v, %s, %s, %s) END ORDER BY 1",
+            [attribute, attribute, version_id, lo, hi, lo, hi + (hi - lo) * 1e-9, bins],
+        )
+        rows = cur.fetchall()
+    return np.array([r[0] for r in rows], float), np.array([r[1] for r in rows], float)
+
+
+def jenks_breaks(values: np.ndarray, weights: np.ndarray, classes: int) -> list[float]:
+    """Fisher–Jenks natural breaks on weighted values (dynamic programming, vectorised per row)."""
+    n = len(values)
+    if n <= classes:
+        return [float(v) for v in values] + [float(values[-1])] * (classes - n)
+    cw = np.concatenate([[0.0], np.cumsum(weights)])
+    cwx = np.concatenate([[0.0], np.cumsum(weights * values)])
+    cwx2 = np.concatenate([[0.0], np.cumsum(weights * values * values)])
+
+    def ssd(starts: np.ndarray, end: int) -> np.ndarray:
+        # Weighted sum of squared deviations of values[starts:end+1].
+        w = cw[end + 1] - cw[starts]
+        s = cwx[end + 1] - cwx[starts]
+        return (cwx2[end + 1] - cwx2[starts]) - s * s / w
+
+    cost = np.full((classes, n), np.inf)
+    back = np.zeros((classes, n), dtype=int)
+    cost[0] = [ssd(np.array([0]), i)[0] for i in range(n)]
+    for k in range(1, classes):
+        for i in range(k, n):
+            starts = np.arange(k, i + 1)
+            total = cost[k - 1, starts - 1] + ssd(starts, i)
+            best = int(np.argmin(total))
+            cost[k, i] = total[best]
+            back[k, i] = starts[best]
+    uppers = []
+    end = n - 1
+    for k in range(classes - 1, 0, -1):
+        start = back[k, end]
+        uppers.append(float(values[start - 1]))
+        end = start - 1
+    return sorted(uppers) + [float(values[-1])]
+
+
+def ramp_colors(ramp: str, n: int) -> list[str]:
+    stops = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in RAMPS[ramp]]
+    out = []
+    for i in range(n):
+        t = i / (n - 1) if n > 1 else 0
+        pos = t * (len(stops) - 1)
+        j = min(int(pos), len(stops) - 2)
+        f = pos - j
+        rgb = [round(a + (b - a) * f) for a, b in zip(stops[j], stops[j + 1], strict=True)]
+        out.append("#" + "".join(f"{c:02x}" for c in rgb))
+    return out
+
+
+def style_resolve(style: Any, *, version_id: int, fields: dict[str, str]) -> dict[str, Any]:
+    """Validate and compute the classes over the layer version's data; the result is renderable."""
+    clean = style_validate(style, fields)
+    if clean["type"] == "categorized" and not clean["categories"]:
+        clean["categories"] = categories_for(version_id, clean["attribute"])
+    if clean["type"] == "graduated":
+        breaks = breaks_for(version_id, clean["attribute"], clean["method"], clean["classes"])
+        colors = ramp_colors(clean["ramp"], len(breaks))
+        clean["breaks"] = breaks
+        clean["colors"] = colors
+    clean["legend"] = legend_for(clean)
+    return clean
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def legend_for(style: dict[str, Any]) -> list[dict[str, str]]:
+    """Legend entries [{"label", "color"}] in the order a reader expects."""
+    kind = style["type"]
+    if kind == "categorized":
+        entries = [{"label": c["label"], "color": c["color"]} for c in style["categories"]]
+        return entries + [{"label": style["other"]["label"], "color": style["other"]["color"]}]
+    if kind == "graduated" and style.get("breaks"):
+        entries, lower = [], None
+        for upper, color in zip(style["breaks"], style["colors"], strict=True):
+            label = f"≤ {_fmt(upper)}" if lower is None else f"{_fmt(lower)} – {_fmt(upper)}"
+            entries.append({"label": label, "color": color})
+            lower = upper
+        return entries
+    return [{"label": "", "color": style["symbol"]["fill"]}]
+
+
+def color_for(style: dict[str, Any], properties: dict[str, Any]) -> str:
+    """The fill colour of one feature (exports use it; static/js/maps.js mirrors it)."""
+    kind = style["type"]
+    if kind == "categorized":
+        value = properties.get(style["attribute"])
+        value = None if value is None else str(value)
+        for c in style["categories"]:
+            if c["value"] == value:
+                return c["color"]
+        return style["other"]["color"]
+    if kind == "graduated":
+        value = properties.get(style["attribute"])
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return OTHER_COLOR
+        for upper, color in zip(style["breaks"], style["colors"], strict=True):
+            if value <= upper:
+                return color
+        return style["colors"][-1]
+    return style["symbol"]["fill"]

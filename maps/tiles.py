@@ -1,0 +1,230 @@
+"""Mapbox Vector Tiles cut by PostGIS (ST_AsMVT in EPSG:3857), generalised on purpose at low zooms.
+
+At zoom z a pixel of a 256-px tile is `pixel_size(z)` metres. Features smaller than a pixel are
+merged into one pixel cell per occupied cell (polygons), thinned to one per cell (points and
+lines), and larger ones are simplified to half a pixel — never cut by an arbitrary feature cap.
+`prepare_version` stores that per zoom (maps_tileoverview) once a layer version is imported; until
+it has run, the same generalisation is computed for the requested tile on the fly.
+Tiles of an immutable LayerVersion never change, so the cache and ETag key on the version id.
+"""
+
+import hashlib
+from collections.abc import Sequence
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from layers.models import LayerVersion
+from maps.models import TileOverview, TileOverviewState
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 16  # tiles above are over-zoomed by the client
+OVERVIEW_MAX_ZOOM = 12
+# Below this many features a raw tile stays small at every zoom: no overview is needed.
+OVERVIEW_MIN_FEATURES = 10_000
+WORLD = 20037508.342789244
+CACHE_SECONDS = 7 * 24 * 3600
+MVT_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+def pixel_size(z: int) -> float:
+    return 2 * WORLD / (2**z * 256)
+
+
+def layer_name(layer_id: int) -> str:
+    return f"layer_{layer_id}"
+
+
+# Generalised rows (fid, geom in 3857) of one zoom from `source` (fid, g in 3857).
+_GENERALISE = """
+WITH src AS (
+  SELECT fid, g, ST_Dimension(g) AS dim, ST_Area(g) AS area,
+         greatest(ST_XMax(g) - ST_XMin(g), ST_YMax(g) - ST_YMin(g)) AS size,
+         floor(ST_X(ST_Centroid(g)) / %(c)s) AS ix, floor(ST_Y(ST_Centroid(g)) / %(c)s) AS iy
+  FROM ({source}) s
+)
+SELECT fid, ST_Simplify(g, %(c)s / 2, true) AS geom FROM src WHERE size >= %(c)s
+UNION ALL
+SELECT fid, geom FROM (
+  SELECT DISTINCT ON (dim, ix, iy) fid,
+         CASE WHEN dim = 2 THEN ST_MakeEnvelope(ix * %(c)s, iy * %(c)s,
+                                                (ix + 1) * %(c)s, (iy + 1) * %(c)s, 3857)
+              ELSE g END AS geom
+  FROM src WHERE size < %(c)s
+  ORDER BY dim, ix, iy, area DESC, size DESC, fid
+) cells
+"""
+
+_RAW_SOURCE = (
+    "SELECT fid, ST_Force2D(ST_Transform(geom, 3857)) AS g FROM layers_feature "
+    "WHERE version_id = %(v)s {where}"
+)
+
+
+def prepare_version(version_id: int) -> None:
+    """Precompute the low-zoom overviews of a layer version (idempotent; called after import)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM layers_feature WHERE version_id = %s", [version_id])
+        count = cur.fetchone()[0]
+        TileOverview.objects.filter(version_id=version_id).delete()
+        if count < OVERVIEW_MIN_FEATURES:
+            TileOverviewState.objects.update_or_create(
+                version_id=version_id, defaults={"max_zoom": -1}
+            )
+            return
+        # Transform once; every zoom then reads the 3857 copy.
+        cur.execute("DROP TABLE IF EXISTS maps_ov_src")
+        cur.execute(
+            "CREATE TEMP TABLE maps_ov_src ON COMMIT DROP AS " + _RAW_SOURCE.format(where=""),
+            {"v": version_id},
+        )
+        for z in range(OVERVIEW_MAX_ZOOM + 1):
+            cur.execute(
+                "INSERT INTO maps_tileoverview (version_id, zoom, fid, geom) "
+                "SELECT %(v)s, %(z)s, fid, geom FROM ("
+                + _GENERALISE.format(source="SELECT fid, g FROM maps_ov_src")
+                + ") o WHERE NOT ST_IsEmpty(geom)",
+                {"v": version_id, "z": z, "c": pixel_size(z)},
+            )
+        cur.execute("DROP TABLE maps_ov_src")
+        TileOverviewState.objects.update_or_create(
+            version_id=version_id, defaults={"max_zoom": OVERVIEW_MAX_ZOOM}
+        )
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE maps_tileoverview")
+
+
+def _props_sql(fields: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Only the attributes the style and popups need, typed as in the JSON (numbers stay numbers)."""
+    if not fields:
+        return "", {}
+    pairs = ", ".join(f"%(k{i})s::text, f.properties -> %(k{i})s::text" for i in range(len(fields)))
+    return f", jsonb_build_object({pairs}) AS props", {f"k{i}": n for i, n in enumerate(fields)}
+
+
+def tile_sql(
+    *, version_id: int, layer_id: int, z: int, x: int, y: int, fields: Sequence[str], source: str
+) -> tuple[str, dict[str, object]]:
+    """The SQL of one tile; `source` is "raw", "overview" (prepared) or "generalise" (on the fly)."""
+    props, names = _props_sql(fields)
+    params: dict[str, object] = {
+        "v": version_id,
+        "z": z,
+        "x": x,
+        "y": y,
+        "name": layer_name(layer_id),
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "c": pixel_size(z),
+        **names,
+    }
+    env = "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
+    margin = f"ST_Expand({env}, %(c)s * 4)"
+    if source == "overview":
+        rows = (
+            f"SELECT o.fid, ST_AsMVTGeom(o.geom, {env}, %(extent)s, %(buffer)s, true) AS geom"
+            f"{props} FROM maps_tileoverview o JOIN layers_feature f "
+            "ON f.version_id = o.version_id AND f.fid = o.fid "
+            f"WHERE o.version_id = %(v)s AND o.zoom = %(z)s AND o.geom && {margin}"
+        )
+    elif source == "generalise":
+        inner = _GENERALISE.format(
+            source=_RAW_SOURCE.format(where=f"AND geom && ST_Transform({margin}, 4326)")
+        )
+        rows = (
+            f"SELECT o.fid, ST_AsMVTGeom(o.geom, {env}, %(extent)s, %(buffer)s, true) AS geom"
+            f"{props} FROM ({inner}) o JOIN layers_feature f "
+            "ON f.version_id = %(v)s AND f.fid = o.fid"
+        )
+    else:
+        rows = (
+            "SELECT f.fid, ST_AsMVTGeom(ST_Transform(ST_Force2D(f.geom), 3857), "
+            f"{env}, %(extent)s, %(buffer)s, true) AS geom{props} FROM layers_feature f "
+            f"WHERE f.version_id = %(v)s AND f.geom && ST_Transform({margin}, 4326)"
+        )
+    sql = (
+        "SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom', 'fid') "
+        f"FROM ({rows}) t WHERE t.geom IS NOT NULL"
+    )
+    return sql, params
+
+
+def tile_source(version: LayerVersion | int, z: int, feature_count: int | None = None) -> str:
+    """Which rows feed a tile at zoom z: prepared overviews, on-the-fly generalisation, or raw."""
+    if z > OVERVIEW_MAX_ZOOM:
+        return "raw"
+    version_id = version if isinstance(version, int) else version.pk
+    state = TileOverviewState.objects.filter(version_id=version_id).values_list(
+        "max_zoom", flat=True
+    )
+    max_zoom = next(iter(state), None)
+    if max_zoom is not None:
+        return "overview" if z <= max_zoom else "raw"
+    if feature_count is None:
+        feature_count = LayerVersion.objects.filter(pk=version_id).values_list(
+            "feature_count", flat=True
+        )[0]
+    return "generalise" if feature_count >= OVERVIEW_MIN_FEATURES else "raw"
+
+
+def render_tile(
+    *,
+    version_id: int,
+    layer_id: int,
+    z: int,
+    x: int,
+    y: int,
+    fields: Sequence[str],
+    feature_count: int | None = None,
+) -> bytes:
+    source = tile_source(version_id, z, feature_count)
+    sql, params = tile_sql(
+        version_id=version_id, layer_id=layer_id, z=z, x=x, y=y, fields=fields, source=source
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    return bytes(row[0]) if row and row[0] else b""
+
+
+def tile_key(
+    *, version_id: int, layer_id: int, z: int, x: int, y: int, fields: Sequence[str]
+) -> str:
+    # Versions are immutable: a new import is a new version id, hence a new key (invalidation).
+    digest = hashlib.sha1(",".join(fields).encode(), usedforsecurity=False).hexdigest()[:10]
+    return f"mvt:{version_id}:{layer_id}:{z}:{x}:{y}:{digest}"
+
+
+def etag_for(key: str) -> str:
+    return '"' + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20] + '"'
+
+
+def cached_tile(
+    *,
+    version_id: int,
+    layer_id: int,
+    z: int,
+    x: int,
+    y: int,
+    fields: Sequence[str],
+    feature_count: int | None = None,
+) -> bytes:
+    key = tile_key(version_id=version_id, layer_id=layer_id, z=z, x=x, y=y, fields=fields)
+    data = cache.get(key)
+    if data is None:
+        data = render_tile(
+            version_id=version_id,
+            layer_id=layer_id,
+            z=z,
+            x=x,
+            y=y,
+            fields=fields,
+            feature_count=feature_count,
+        )
+        cache.set(key, data, CACHE_SECONDS)
+    return data
+
+
+def valid_tile(z: int, x: int, y: int) -> bool:
+    return 0 <= z <= 24 and 0 <= x < 2**z and 0 <= y < 2**z
