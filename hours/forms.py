@@ -127,8 +127,10 @@ class TimeEntryForm(forms.Form):
 
     def __init__(self, *args: Any, projects: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects
-        self.fields["deliverable"].queryset = Deliverable.objects.filter(project__in=projects)
+        self.fields["project"].queryset = projects  # type: ignore[attr-defined]
+        self.fields["deliverable"].queryset = Deliverable.objects.filter(  # type: ignore[attr-defined]
+            project__in=projects
+        )
 
     def entry_data(self) -> EntryData:
         c = self.cleaned_data

@@ -81,7 +81,7 @@ class MonthCloseQuerySet(TenantQuerySet["MonthClose"]):
     agreement_path = "agreement__"
 
     def active(self) -> "MonthCloseQuerySet":
-        return self.filter(reopened_at__isnull=True)  # type: ignore[return-value]
+        return self.filter(reopened_at__isnull=True)
 
 
 class MonthClose(models.Model):

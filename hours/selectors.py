@@ -1,13 +1,13 @@
 """Reads for hours pages: money visibility, agreement summary, burn-down, statements, the board."""
 
 import calendar
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.contrib.auth.models import User
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from hours.models import MonthClose, TimeEntry
@@ -437,7 +437,7 @@ def client_summaries(user: UserLike, *, today: date) -> list[ClientSummary]:
     ]
 
 
-def timesheet_rows(user: UserLike, monday: date) -> tuple[list[dict[str, Any]], dict[int, bool]]:
+def timesheet_rows(user: User, monday: date) -> list[dict[str, Any]]:
     """The user's entries of one week grouped into timesheet rows (one cell per weekday)."""
     entries = (
         TimeEntry.objects.filter(user=user, date__gte=monday, date__lte=monday + timedelta(days=6))
@@ -445,7 +445,6 @@ def timesheet_rows(user: UserLike, monday: date) -> tuple[list[dict[str, Any]], 
         .order_by("project__name", "deliverable__title", "id")
     )
     grouped: dict[tuple, dict[str, Any]] = {}
-    locked: dict[int, bool] = defaultdict(bool)
     for e in entries:
         key = (e.project_id, e.deliverable_id, e.billable, e.note, e.private_note)
         row = grouped.setdefault(
@@ -463,15 +462,10 @@ def timesheet_rows(user: UserLike, monday: date) -> tuple[list[dict[str, Any]], 
         row["hours"][(e.date - monday).days] += e.hours
         if is_month_closed(e.project.agreement_id, e.date):
             row["locked"] = True
-            locked[e.pk] = True
-    return list(grouped.values()), dict(locked)
+    return list(grouped.values())
 
 
 def entries_visible_to(user: UserLike) -> QuerySet[TimeEntry]:
     return TimeEntry.objects.visible_to(user).select_related(
         "user", "project__agreement__client", "deliverable"
     )
-
-
-def provider_filter_q(user: UserLike) -> Q:
-    return Q(agreement__provider_id__in=scope_for(user).provider_ids)

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -61,7 +61,7 @@ class EntryData:
     private_note: str = ""
 
 
-def _check_can_log(by: AbstractBaseUser, agreement: ServiceAgreement) -> None:
+def _check_can_log(by: User, agreement: ServiceAgreement) -> None:
     if agreement.provider_id not in scope_for(by).provider_ids:
         raise PermissionDenied("Only the provider's staff log time on this agreement.")
 
@@ -82,7 +82,7 @@ def _lock_agreement(agreement_id: int) -> ServiceAgreement:
     )
 
 
-def _validated(data: EntryData, user: AbstractBaseUser) -> TimeEntry:
+def _validated(data: EntryData, user: User) -> TimeEntry:
     if data.deliverable is not None and data.deliverable.project_id != data.project.pk:
         raise ValidationError("The deliverable belongs to another project.")
     entry = TimeEntry(
@@ -103,7 +103,7 @@ def _check_budget(
     agreement: ServiceAgreement,
     added: Decimal,
     *,
-    by: AbstractBaseUser,
+    by: User,
     override: bool,
 ) -> bool:
     """True when the entry goes past 100% and a lead overrode; raises when no override."""
@@ -122,7 +122,7 @@ def _check_budget(
     return True
 
 
-def _leads_and_managers(agreement: ServiceAgreement) -> list[AbstractBaseUser]:
+def _leads_and_managers(agreement: ServiceAgreement) -> list[User]:
     User = get_user_model()
     return list(
         User.objects.filter(
@@ -180,11 +180,11 @@ def _thresholds_after_change(agreement: ServiceAgreement) -> None:
 
 def _save_entries(
     *,
-    by: AbstractBaseUser,
+    by: User,
     items: list[EntryData],
     override: bool,
     replacing: Iterable[TimeEntry] = (),
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
 ) -> list[TimeEntry]:
     """Validate and store `owner`'s (default `by`'s) entries after deleting `replacing`; all or nothing."""
     replacing = list(replacing)
@@ -228,15 +228,13 @@ def _save_entries(
     return entries
 
 
-def time_entry_create(
-    *, by: AbstractBaseUser, data: EntryData, override: bool = False
-) -> TimeEntry:
+def time_entry_create(*, by: User, data: EntryData, override: bool = False) -> TimeEntry:
     with transaction.atomic():
         return _save_entries(by=by, items=[data], override=override)[0]
 
 
 def time_entry_update(
-    *, entry: TimeEntry, by: AbstractBaseUser, data: EntryData, override: bool = False
+    *, entry: TimeEntry, by: User, data: EntryData, override: bool = False
 ) -> TimeEntry:
     """Replace an entry (own entries, or any on the agreement for a lead) while its month is open."""
     _check_can_edit(entry, by)
@@ -247,20 +245,20 @@ def time_entry_update(
         return new[0]
 
 
-def time_entry_delete(*, entry: TimeEntry, by: AbstractBaseUser) -> None:
+def time_entry_delete(*, entry: TimeEntry, by: User) -> None:
     _check_can_edit(entry, by)
     with transaction.atomic():
         _save_entries(by=by, items=[], override=False, replacing=[entry])
 
 
-def _check_can_edit(entry: TimeEntry, by: AbstractBaseUser) -> None:
+def _check_can_edit(entry: TimeEntry, by: User) -> None:
     role = scope_for(by).provider_roles.get(entry.project.agreement.provider_id)
     if entry.user_id != by.pk and role not in CLOSE_ROLES:
         raise PermissionDenied("Only the person who logged the time or a lead can change it.")
 
 
 def timesheet_save(
-    *, by: AbstractBaseUser, monday: date, items: list[EntryData], override: bool = False
+    *, by: User, monday: date, items: list[EntryData], override: bool = False
 ) -> list[TimeEntry]:
     """Replace the user's entries of that week in open months by the timesheet's contents."""
     sunday = monday + timedelta(days=6)
@@ -320,9 +318,7 @@ def _parse_row(row: dict[str, str], projects: dict[str, Project]) -> EntryData:
     )
 
 
-def time_entries_import(
-    *, by: AbstractBaseUser, file: Any, override: bool = False
-) -> list[TimeEntry]:
+def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[TimeEntry]:
     """Import a CSV of the user's time. Any bad row rejects the whole file, naming its line."""
     raw = file.read()
     try:
@@ -382,7 +378,7 @@ def time_entries_csv(entries: Iterable[TimeEntry], out: Any) -> None:
 # --- Month close
 
 
-def month_close(*, agreement: ServiceAgreement, month: date, by: AbstractBaseUser) -> MonthClose:
+def month_close(*, agreement: ServiceAgreement, month: date, by: User) -> MonthClose:
     """Freeze a month: its entries become read-only and its statement a stable snapshot."""
     if scope_for(by).provider_roles.get(agreement.provider_id) not in CLOSE_ROLES:
         raise PermissionDenied("Only a project lead of the provider can close a month.")
@@ -431,9 +427,7 @@ def month_close(*, agreement: ServiceAgreement, month: date, by: AbstractBaseUse
     return close
 
 
-def month_reopen(
-    *, agreement: ServiceAgreement, month: date, by: AbstractBaseUser, reason: str
-) -> MonthClose:
+def month_reopen(*, agreement: ServiceAgreement, month: date, by: User, reason: str) -> MonthClose:
     if scope_for(by).provider_roles.get(agreement.provider_id) not in CLOSE_ROLES:
         raise PermissionDenied("Only a project lead of the provider can reopen a month.")
     if not reason.strip():

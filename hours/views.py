@@ -3,6 +3,7 @@
 import contextlib
 import csv
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -51,7 +52,7 @@ from hours.services import (
     time_entry_update,
     timesheet_save,
 )
-from projects.access import get_object_for, scope_for
+from projects.access import get_object_for, scope_for, signed_in
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
 from projects.selectors import deliverables_visible_to
 from projects.services import deliverable_transition
@@ -186,7 +187,7 @@ def month_close_view(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     if start is None:
         raise Http404("Bad month.")
     try:
-        close = month_close(agreement=agreement, month=start, by=request.user)
+        close = month_close(agreement=agreement, month=start, by=signed_in(request))
         messages.success(request, f"{start:%B %Y} closed; statement {close.number}.")
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -202,7 +203,10 @@ def month_reopen_view(request: HttpRequest, pk: int, month: str) -> HttpResponse
         raise Http404("Bad month.")
     try:
         month_reopen(
-            agreement=agreement, month=start, by=request.user, reason=request.POST.get("reason", "")
+            agreement=agreement,
+            month=start,
+            by=signed_in(request),
+            reason=request.POST.get("reason", ""),
         )
         messages.success(request, f"{start:%B %Y} reopened; its time can be changed again.")
     except (PermissionDenied, ValidationError) as exc:
@@ -232,12 +236,12 @@ def timesheet(request: HttpRequest) -> HttpResponse:
         if not errors:
             try:
                 saved = timesheet_save(
-                    by=request.user,
+                    by=signed_in(request),
                     monday=monday,
                     items=items,
                     override=request.POST.get("override") == "on",
                 )
-                total = sum((e.hours for e in saved), start=0)
+                total = sum((e.hours for e in saved), start=Decimal(0))
                 messages.success(request, f"Week of {monday:%d %b %Y} saved: {total} hours.")
                 return redirect(f"{reverse('hours:timesheet')}?week={monday.isoformat()}")
             except (PermissionDenied, ValidationError) as exc:
@@ -245,24 +249,26 @@ def timesheet(request: HttpRequest) -> HttpResponse:
         for error in errors:
             messages.error(request, error)
         # Posted rows come back as typed; closed rows are reloaded from the database.
-        locked = [r for r in rows_from_entries(timesheet_rows(request.user, monday)[0]) if r.locked]
+        locked = [
+            r for r in rows_from_entries(timesheet_rows(signed_in(request), monday)) if r.locked
+        ]
         rows = locked + rows
     else:
-        grouped, _ = timesheet_rows(request.user, monday)
+        grouped = timesheet_rows(signed_in(request), monday)
         rows = rows_from_entries(grouped)
         if request.GET.get("copy") == "last" and not [r for r in rows if not r.locked]:
-            last, _ = timesheet_rows(request.user, monday - timedelta(days=7))
+            last = timesheet_rows(signed_in(request), monday - timedelta(days=7))
             rows += [GridRow(**{**r.__dict__, "locked": False}) for r in rows_from_entries(last)]
             messages.info(request, "Last week copied: check the hours, then save.")
     rows += [GridRow() for _ in range(BLANK_ROWS)]
     days = [monday + timedelta(days=d) for d in range(7)]
     totals = []
     for d in range(7):
-        total = 0.0
+        day_total = 0.0
         for r in rows:
             with contextlib.suppress(ValueError):
-                total += float(r.hours[d] or 0)
-        totals.append(total)
+                day_total += float(r.hours[d] or 0)
+        totals.append(day_total)
     is_lead = any(
         role in {"lead", "admin"} for role in scope_for(request.user).provider_roles.values()
     )
@@ -291,7 +297,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     entries = entries_visible_to(request.user).order_by("-date", "-id")
     mine = request.GET.get("who") != "all"
     if mine:
-        entries = entries.filter(user=request.user)
+        entries = entries.filter(user=signed_in(request))
     month = parse_month(request.GET.get("month", ""))
     if month:
         entries = entries.filter(date__year=month.year, date__month=month.month)
@@ -317,7 +323,7 @@ def entry_import(request: HttpRequest) -> HttpResponse:
         return redirect("hours:entries")
     try:
         created = time_entries_import(
-            by=request.user, file=upload, override=request.POST.get("override") == "on"
+            by=signed_in(request), file=upload, override=request.POST.get("override") == "on"
         )
         messages.success(request, f"Imported {len(created)} time entries.")
     except (PermissionDenied, ValidationError) as exc:
@@ -345,13 +351,13 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("delete"):
-                time_entry_delete(entry=entry, by=request.user)
+                time_entry_delete(entry=entry, by=signed_in(request))
                 messages.success(request, "Time entry deleted.")
                 return redirect("hours:entries")
             if form.is_valid():
                 time_entry_update(
                     entry=entry,
-                    by=request.user,
+                    by=signed_in(request),
                     data=form.entry_data(),
                     override=form.cleaned_data["override"],
                 )
@@ -405,7 +411,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
         deliverable_transition(
             deliverable=deliverable,
             to_status=request.POST.get("to_status", ""),
-            by=request.user,
+            by=signed_in(request),
             comment=request.POST.get("comment", ""),
         )
     except (PermissionDenied, ValidationError) as exc:
@@ -430,7 +436,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def calendar_page(request: HttpRequest) -> HttpResponse:
-    token, _ = CalendarToken.objects.get_or_create(user=request.user)
+    token, _ = CalendarToken.objects.get_or_create(user=signed_in(request))
     if request.method == "POST":
         token.rotate()
         token.save()

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -15,7 +15,7 @@ from projects.models import Membership
 
 
 def notify_users(
-    *, users: Iterable[AbstractBaseUser], kind: str, subject: str, body: str, url: str = ""
+    *, users: Iterable[User], kind: str, subject: str, body: str, url: str = ""
 ) -> list[Notification]:
     """One in-app notification per distinct active user; email queued for those not opted out."""
     if kind not in Kind.values:
@@ -88,7 +88,7 @@ def notification_email_send(*, notification_ids: list[int]) -> int:
     return sent
 
 
-def notifications_mark_read(*, user: AbstractBaseUser, ids: Iterable[int] | None = None) -> int:
+def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
     """Mark the user's own notifications read (all unread ones when `ids` is None)."""
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
@@ -96,7 +96,7 @@ def notifications_mark_read(*, user: AbstractBaseUser, ids: Iterable[int] | None
     return qs.update(read_at=timezone.now())
 
 
-def email_preferences_set(*, user: AbstractBaseUser, email_kinds: Iterable[str]) -> None:
+def email_preferences_set(*, user: User, email_kinds: Iterable[str]) -> None:
     """Keep email on for exactly `email_kinds`; every other kind is opted out."""
     wanted = set(email_kinds) & set(Kind.values)
     with transaction.atomic():

@@ -6,12 +6,15 @@ from django.views.decorators.http import require_POST
 
 from notifications.models import EmailOptOut, Kind, Notification
 from notifications.services import email_preferences_set, notifications_mark_read
+from projects.access import signed_in
 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    notes = Notification.objects.filter(user=request.user)[:200]
-    opted_out = set(EmailOptOut.objects.filter(user=request.user).values_list("kind", flat=True))
+    notes = Notification.objects.filter(user=signed_in(request))[:200]
+    opted_out = set(
+        EmailOptOut.objects.filter(user=signed_in(request)).values_list("kind", flat=True)
+    )
     kinds = [(value, label, value not in opted_out) for value, label in Kind.choices]
     return render(request, "notifications/list.html", {"notifications": notes, "kinds": kinds})
 
@@ -20,13 +23,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def mark_read(request: HttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
-    notifications_mark_read(user=request.user, ids=ids)
+    notifications_mark_read(user=signed_in(request), ids=ids)
     return redirect("notifications:list")
 
 
 @login_required
 @require_POST
 def preferences(request: HttpRequest) -> HttpResponse:
-    email_preferences_set(user=request.user, email_kinds=request.POST.getlist("email"))
+    email_preferences_set(user=signed_in(request), email_kinds=request.POST.getlist("email"))
     messages.success(request, "Email preferences saved.")
     return redirect("notifications:list")
