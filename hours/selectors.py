@@ -193,33 +193,45 @@ def burndown(agreement: ServiceAgreement, *, today: date, window_weeks: int = 8)
     )
 
 
-def burndown_svg(chart: Burndown, *, width: int = 640, height: int = 220) -> dict[str, Any]:
-    """Coordinates for an inline SVG: remaining hours over time (drawn server-side, no JS)."""
-    pad = 36
+def burndown_svg(
+    chart: Burndown, agreement: ServiceAgreement, *, width: int = 640, height: int = 240
+) -> dict[str, Any]:
+    """Coordinates for an inline SVG drawn server-side: remaining hours against time, with the
+    ideal straight line over the agreement and the projection to the day the budget runs out."""
+    pad_x, top, bottom = 44, 12, 28
+    first = agreement.start_date
+    last = max(agreement.end_date, chart.points[-1][0] if chart.points else first)
+    if chart.projected_exhaustion:
+        last = max(last, chart.projected_exhaustion)
+    span_days = max((last - first).days, 1)
     budget = float(chart.budget_hours) or 1.0
-    values = [float(chart.budget_hours - used) for _, used in chart.points]
-    low = min([0.0, *values])
+    low = min([0.0, *(float(chart.budget_hours - used) for _, used in chart.points)])
     span = budget - low or 1.0
-    n = max(len(values) - 1, 1)
 
-    def xy(index: int, value: float) -> tuple[float, float]:
-        x = pad + (width - 2 * pad) * index / n
-        y = pad / 2 + (height - pad * 1.5) * (budget - value) / span
+    def xy(day: date, value: float) -> tuple[float, float]:
+        x = pad_x + (width - 2 * pad_x) * (day - first).days / span_days
+        y = top + (height - top - bottom) * (budget - value) / span
         return round(x, 1), round(y, 1)
 
-    coords = [xy(k, v) for k, v in enumerate(values)]
-    zero_y = xy(0, 0.0)[1]
+    coords = [xy(d, float(chart.budget_hours - used)) for d, used in chart.points]
+    end_xy = xy(agreement.end_date, 0.0)
+    projection = None
+    if chart.projected_exhaustion and coords:
+        projection = (coords[-1], xy(chart.projected_exhaustion, 0.0))
     return {
         "width": width,
         "height": height,
         "polyline": " ".join(f"{x},{y}" for x, y in coords),
-        "zero_y": zero_y,
-        "top_y": xy(0, budget)[1],
-        "left": pad,
-        "right": width - pad,
-        "first": chart.points[0][0] if chart.points else None,
-        "last": chart.points[-1][0] if chart.points else None,
-        "last_xy": coords[-1] if coords else None,
+        "ideal": (xy(first, budget), end_xy),
+        "projection": projection,
+        "zero_y": xy(first, 0.0)[1],
+        "top_y": xy(first, budget)[1],
+        "left": pad_x,
+        "right": width - pad_x,
+        "label_y": height - 8,
+        "first": first,
+        "last": last,
+        "end_x": end_xy[0],
     }
 
 
@@ -380,10 +392,11 @@ def board_for(user: UserLike, filters: BoardFilters, *, today: date) -> list[Col
         is_provider = agreement.provider_id in scope.provider_ids
         is_manager = scope.client_roles.get(agreement.client_id) == "manager"
         d.allowed_moves = [  # type: ignore[attr-defined]
-            s
+            (s, Deliverable.Status(s).label)
             for s, side in d.next_statuses().items()
             if (side == "provider" and is_provider) or (side == "client" and is_manager)
         ]
+        d.move_codes = " ".join(s for s, _ in d.allowed_moves)  # type: ignore[attr-defined]
         d.is_open = d.status in OPEN_STATUSES  # type: ignore[attr-defined]
         d.overdue = bool(d.due_date and d.due_date < today and d.is_open)  # type: ignore[attr-defined]
         d.due_this_week = bool(  # type: ignore[attr-defined]

@@ -101,7 +101,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(
             summary=agreement_summary(agreement),
             chart=chart,
-            svg=burndown_svg(chart),
+            svg=burndown_svg(chart, agreement),
             months=[(m, m in closed) for m in statement_months(agreement, today=today)],
             can_close=can_close_months(request.user, agreement),
         )
