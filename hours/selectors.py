@@ -118,6 +118,21 @@ def agreement_summary(agreement: ServiceAgreement) -> AgreementSummary:
     )
 
 
+def published_maps(user: UserLike, agreement: ServiceAgreement) -> list[Any]:
+    """The agreement's published map versions the user may see, newest first (one per map)."""
+    from maps.models import MapVersion
+
+    latest: dict[int, Any] = {}
+    for version in (
+        MapVersion.objects.visible_to(user)
+        .filter(map__project__agreement=agreement)
+        .select_related("map__project")
+        .order_by("map_id", "-number")
+    ):
+        latest.setdefault(version.map_id, version)
+    return sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
+
+
 # --- Burn-down
 
 

@@ -38,6 +38,7 @@ from hours.selectors import (
     closed_months,
     entries_visible_to,
     parse_month,
+    published_maps,
     statement_for,
     statement_months,
     timesheet_rows,
@@ -93,6 +94,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(project__agreement=agreement)
         .order_by("project__name", "due_date"),
         "show_money": can_see_money(request.user, agreement),
+        "maps": published_maps(request.user, agreement),
         "today": today,
     }
     if context["show_money"]:

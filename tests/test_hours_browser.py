@@ -15,6 +15,7 @@ from tests.browser import browser_page
 from tests.conftest import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+GRIP = {"x": 3, "y": 3}  # the card's own padding, not its link or form
 
 
 def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -62,3 +63,19 @@ def test_lead_logs_a_week_and_client_manager_downloads_the_pdf_statement(
     assert "City GIS" in text and "Town A" in text
     assert f"TOWN-A-{world.agreement_a.pk:04d}-{monday:%Y%m}" in text
     assert "7.75" in text and "775.00" in text and "Zoning map A" in text
+
+
+def test_lead_drags_a_card_to_an_allowed_column_on_the_board(live_server, world: World) -> None:  # type: ignore[no-untyped-def]
+    card = f".cardlet[data-id='{world.deliverable_a.pk}']"
+    with browser_page() as page:
+        _login(page, live_server.url, "lead")
+        page.goto(f"{live_server.url}/board/")
+        # Accepted is not a legal move from Planned: dropping there does nothing.
+        page.drag_and_drop(card, ".column[data-status=accepted]", source_position=GRIP)
+        page.wait_for_timeout(300)
+        assert page.locator(f".column[data-status=planned] {card}").count() == 1
+        with page.expect_navigation():
+            page.drag_and_drop(card, ".column[data-status=in_progress]", source_position=GRIP)
+        page.wait_for_selector(f".column[data-status=in_progress] {card}")
+    world.deliverable_a.refresh_from_db()
+    assert world.deliverable_a.status == "in_progress"

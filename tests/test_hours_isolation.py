@@ -113,3 +113,14 @@ def test_agreement_page_highlights_nothing_of_other_towns_after_due_dates(world:
     world.deliverable_b.save()
     page = client_for(world.manager_a).get("/board/?due=overdue").content
     assert b"Storm map B" not in page
+
+
+def test_agreement_page_lists_published_maps_but_not_drafts_or_other_towns(world: World) -> None:
+    from tests.map_factories import make_map, make_published_map
+
+    make_published_map(project=world.project_a, by=world.analyst, title="Zoning published", n=3)
+    make_map(project=world.project_a, by=world.analyst, title="Draft only", n=3)
+    make_published_map(project=world.project_b, by=world.analyst, title="Storm published", n=3)
+    page = client_for(world.viewer_a).get(f"/agreements/{world.agreement_a.pk}/").content
+    assert b"Zoning published" in page
+    assert b"Draft only" not in page and b"Storm published" not in page
