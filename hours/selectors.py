@@ -474,7 +474,10 @@ def timesheet_rows(user: User, monday: date) -> list[dict[str, Any]]:
     )
     grouped: dict[tuple, dict[str, Any]] = {}
     for e in entries:
-        key = (e.project_id, e.deliverable_id, e.billable, e.note, e.private_note)
+        # Closed-month entries get rows of their own: those rows are shown read-only and are
+        # never posted back, while the open ones are replaced on save.
+        locked = is_month_closed(e.project.agreement_id, e.date)
+        key = (e.project_id, e.deliverable_id, e.billable, e.note, e.private_note, locked)
         row = grouped.setdefault(
             key,
             {
@@ -484,12 +487,10 @@ def timesheet_rows(user: User, monday: date) -> list[dict[str, Any]]:
                 "note": e.note,
                 "private_note": e.private_note,
                 "hours": [ZERO] * 7,
-                "locked": False,
+                "locked": locked,
             },
         )
         row["hours"][(e.date - monday).days] += e.hours
-        if is_month_closed(e.project.agreement_id, e.date):
-            row["locked"] = True
     return list(grouped.values())
 
 

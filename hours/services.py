@@ -385,6 +385,8 @@ def month_close(*, agreement: ServiceAgreement, month: date, by: User) -> MonthC
     month = month_start(month)
     if month > month_start(timezone.localdate()):
         raise ValidationError("A month cannot be closed before it starts.")
+    if not month_start(agreement.start_date) <= month <= agreement.end_date:
+        raise ValidationError(f"{month:%B %Y} is outside the agreement's period.")
     with transaction.atomic():
         agreement = _lock_agreement(agreement.pk)
         if MonthClose.objects.active().filter(agreement=agreement, month=month).exists():

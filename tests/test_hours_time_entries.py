@@ -185,3 +185,32 @@ def test_private_notes_never_reach_clients(world: World) -> None:
         assert b"SECRET-NOTE" not in client.get(url).content
     assert client.get("/hours/entries/").status_code == 404
     assert client.get("/hours/entries/?format=csv").status_code == 404
+
+
+def test_a_week_across_a_closed_month_keeps_the_closed_days_and_saves_the_open_ones(
+    world: World,
+) -> None:
+    first = timezone.localdate().replace(day=1)
+    while first.weekday() == 0:  # the week must straddle two months
+        first = (first - timedelta(days=1)).replace(day=1)
+    monday, _ = week_bounds(first)
+    before, after = first - timedelta(days=1), first
+    log(world.analyst, world.project_a, before, "2", note="Same note")
+    log(world.analyst, world.project_a, after, "3", note="Same note")
+    month_close(agreement=world.agreement_a, month=before, by=world.lead)
+    client = client_for(world.analyst)
+    page = client.get(f"/hours/timesheet/?week={monday.isoformat()}").content.decode()
+    assert page.count('class="locked"') == 1
+    # Re-post the page as a browser would: disabled (closed) rows are not sent.
+    d_after = (after - monday).days
+    post = {
+        "rows": "5",
+        "r1-project": "zoning-a",
+        "r1-billable": "on",
+        "r1-note": "Same note",
+        f"r1-d{d_after}": "3.5",
+    }
+    response = client.post(f"/hours/timesheet/?week={monday.isoformat()}", post)
+    assert response.status_code == 302
+    kept = dict(TimeEntry.objects.values_list("date", "hours"))
+    assert kept == {before: Decimal("2"), after: Decimal("3.5")}
