@@ -166,3 +166,30 @@ class CalendarToken(models.Model):
 
     def rotate(self) -> None:
         self.token = _new_token()
+
+
+class AgreementRate(models.Model):
+    """An hourly rate taking effect mid-agreement (e.g. a new fiscal year's rate).
+
+    Time is charged at the rate in effect on its date; before the first change, the agreement's
+    own hourly rate applies.
+    """
+
+    agreement = models.ForeignKey(
+        "projects.ServiceAgreement", on_delete=models.CASCADE, related_name="rate_changes"
+    )
+    effective_from = models.DateField()
+    hourly_rate = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta:
+        ordering = ["agreement_id", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "effective_from"], name="one_rate_per_agreement_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement}: {self.hourly_rate} from {self.effective_from}"

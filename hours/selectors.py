@@ -7,10 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from hours.models import MonthClose, TimeEntry
+from hours.models import AgreementRate, MonthClose, TimeEntry
 from projects.access import UserLike, scope_for
 from projects.models import Agency, Deliverable, DeliverableTransition, ServiceAgreement
 from projects.selectors import OPEN_STATUSES, deliverables_visible_to
@@ -69,6 +69,39 @@ def _sum_hours(qs: QuerySet[TimeEntry]) -> Decimal:
     ]
 
 
+def rate_on(agreement: ServiceAgreement, day: date) -> Decimal:
+    """The hourly rate in effect on `day`."""
+    change = (
+        AgreementRate.objects.filter(agreement=agreement, effective_from__lte=day)
+        .order_by("-effective_from")
+        .values_list("hourly_rate", flat=True)
+        .first()
+    )
+    return change if change is not None else agreement.hourly_rate
+
+
+def with_rate(qs: QuerySet[TimeEntry]) -> QuerySet[TimeEntry]:
+    """Entries annotated with `rate`, the hourly rate in effect on their date."""
+    change = (
+        AgreementRate.objects.filter(
+            agreement_id=OuterRef("project__agreement_id"), effective_from__lte=OuterRef("date")
+        )
+        .order_by("-effective_from")
+        .values("hourly_rate")[:1]
+    )
+    return qs.annotate(
+        rate=Coalesce(
+            Subquery(change), F("project__agreement__hourly_rate"), output_field=DecimalField()
+        )
+    )
+
+
+def billable_amount(qs: QuerySet[TimeEntry]) -> Decimal:
+    """Sum of hours × rate, rounded to cents per rate as statement lines are."""
+    groups = with_rate(qs.filter(billable=True)).values("rate").annotate(h=Sum("hours"))
+    return sum((money(g["h"] * g["rate"]) for g in groups.order_by()), start=ZERO)
+
+
 def billable_hours_used(agreement: ServiceAgreement, *, through: date | None = None) -> Decimal:
     qs = agreement_entries(agreement).filter(billable=True)
     if through is not None:
@@ -100,21 +133,24 @@ class AgreementSummary:
     remaining_amount: Decimal
     nonbillable_hours: Decimal
     percent_used: int
+    current_rate: Decimal
 
 
-def agreement_summary(agreement: ServiceAgreement) -> AgreementSummary:
+def agreement_summary(agreement: ServiceAgreement, *, today: date) -> AgreementSummary:
     used = billable_hours_used(agreement)
+    current_rate = rate_on(agreement, min(today, agreement.end_date))
     remaining = agreement.hours_budget - used
     budget = agreement.hours_budget
     return AgreementSummary(
         budget_hours=budget,
         budget_amount=agreement.budget_amount,
         used_hours=used,
-        used_amount=money(used * agreement.hourly_rate),
+        used_amount=billable_amount(agreement_entries(agreement)),
         remaining_hours=remaining,
-        remaining_amount=money(remaining * agreement.hourly_rate),
+        remaining_amount=money(remaining * current_rate),
         nonbillable_hours=_sum_hours(agreement_entries(agreement).filter(billable=False)),
         percent_used=int(used * 100 / budget) if budget else 0,
+        current_rate=current_rate,
     )
 
 
@@ -286,19 +322,19 @@ def statement_compute(
 ) -> dict[str, Any]:
     """The statement of one month computed from the entries now (JSON-ready: decimals as text)."""
     start, end = month_start(month), month_end(month)
-    rate = agreement.hourly_rate
     rows = (
-        agreement_entries(agreement)
-        .filter(billable=True, date__gte=start, date__lte=end)
-        .values("project__name", "deliverable__title")
+        with_rate(
+            agreement_entries(agreement).filter(billable=True, date__gte=start, date__lte=end)
+        )
+        .values("project__name", "deliverable__title", "rate")
         .annotate(hours=Sum("hours"))
-        .order_by("project__name", "deliverable__title")
+        .order_by("project__name", "deliverable__title", "rate")
     )
     lines = []
     total_hours = ZERO
     total_amount = ZERO
     for row in rows:
-        amount = money(row["hours"] * rate)
+        amount = money(row["hours"] * row["rate"])
         total_hours += row["hours"]
         total_amount += amount
         lines.append(
@@ -306,10 +342,11 @@ def statement_compute(
                 "project": row["project__name"],
                 "deliverable": row["deliverable__title"] or "",
                 "hours": str(row["hours"]),
-                "rate": str(rate),
+                "rate": str(row["rate"]),
                 "amount": str(amount),
             }
         )
+    rate = rate_on(agreement, end)
     used_to_date = billable_hours_used(agreement, through=end)
     remaining = agreement.hours_budget - used_to_date
     return {

@@ -101,7 +101,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         chart = burndown(agreement, today=today)
         closed = closed_months(agreement)
         context.update(
-            summary=agreement_summary(agreement),
+            summary=agreement_summary(agreement, today=today),
             chart=chart,
             svg=burndown_svg(chart, agreement),
             months=[(m, m in closed) for m in statement_months(agreement, today=today)],

@@ -38,3 +38,10 @@ def test_client_managers_see_only_their_own_agency_entries(world: World) -> None
 def test_viewers_and_analysts_have_no_audit_page(world: World) -> None:
     assert client_for(world.viewer_a).get("/audit/").status_code == 404
     assert client_for(world.analyst).get("/audit/").status_code == 404
+
+
+def test_the_audit_link_is_shown_only_to_those_who_may_read_it(world: World) -> None:
+    assert b"Audit log" in client_for(world.manager_a).get("/").content
+    assert b"Audit log" in client_for(world.lead).get("/").content
+    assert b"Audit log" not in client_for(world.viewer_a).get("/").content
+    assert b"Audit log" not in client_for(world.analyst).get("/").content

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from hours.selectors import money, statement_compute, statement_for
+from hours.models import AgreementRate
+from hours.selectors import agreement_summary, money, statement_compute, statement_for
 from hours.services import month_close, month_reopen
 from projects.models import DeliverableTransition
 from projects.services import deliverable_transition
@@ -106,3 +107,25 @@ def test_a_month_outside_the_agreement_or_malformed_has_no_statement(world: Worl
     base = f"/agreements/{world.agreement_a.pk}/statements"
     assert client.get(f"{base}/1999-01/").status_code == 404
     assert client.get(f"{base}/not-a-month/").status_code == 404
+
+
+def test_a_rate_change_mid_month_charges_each_day_at_the_rate_in_effect(world: World) -> None:
+    month = _month_in_agreement(world).replace(day=1)
+    AgreementRate.objects.create(
+        agreement=world.agreement_a,
+        effective_from=month.replace(day=16),
+        hourly_rate=Decimal("110.50"),
+    )
+    log(world.analyst, world.project_a, month.replace(day=15), "1.25")  # 125.00 at 100.00
+    log(world.analyst, world.project_a, month.replace(day=16), "0.75")  # 82.875 → 82.88
+    log(world.analyst, world.project_a, month.replace(day=20), "0.5")  # with the line above
+    s = statement_compute(world.agreement_a, month)
+    assert [(x["hours"], x["rate"], x["amount"]) for x in s["lines"]] == [
+        ("1.25", "100.00", "125.00"),
+        ("1.25", "110.50", "138.13"),  # 1.25 × 110.50 = 138.125 → 138.13
+    ]
+    assert s["total_amount"] == "263.13"
+    assert s["rate"] == "110.50"
+    summary = agreement_summary(world.agreement_a, today=timezone.localdate())
+    assert summary.used_amount == Decimal("263.13")
+    assert summary.current_rate == Decimal("110.50")

@@ -81,3 +81,11 @@ def test_a_user_sees_only_their_own_notifications_and_can_turn_email_off(world: 
 
 def test_anonymous_users_are_sent_to_login_for_notifications(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/notifications/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_navigation_shows_the_unread_count(world: World) -> None:
+    notify_users(users=[world.manager_a], kind="month_closed", subject="A closed", body="")
+    page = client_for(world.manager_a).get("/").content.decode()
+    assert 'aria-label="1 unread"' in page
+    assert 'aria-label="1 unread"' not in client_for(world.manager_b).get("/").content.decode()
