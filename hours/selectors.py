@@ -98,7 +98,7 @@ def with_rate(qs: QuerySet[TimeEntry]) -> QuerySet[TimeEntry]:
 
 def billable_amount(qs: QuerySet[TimeEntry]) -> Decimal:
     """Sum of hours × rate, rounded to cents per rate as statement lines are."""
-    groups = with_rate(qs.filter(billable=True)).values("rate").annotate(h=Sum("hours"))
+    groups = with_rate(qs.filter(billable=True)).values("rate").annotate(h=Sum("hours"))  # type: ignore[misc]
     return sum((money(g["h"] * g["rate"]) for g in groups.order_by()), start=ZERO)
 
 
@@ -323,7 +323,7 @@ def statement_compute(
     """The statement of one month computed from the entries now (JSON-ready: decimals as text)."""
     start, end = month_start(month), month_end(month)
     rows = (
-        with_rate(
+        with_rate(  # type: ignore[misc]
             agreement_entries(agreement).filter(billable=True, date__gte=start, date__lte=end)
         )
         .values("project__name", "deliverable__title", "rate")
