@@ -5,6 +5,7 @@ tiles (maps.tiles), and drawn with the same style the browser uses (maps.styles.
 """
 
 import base64
+import json
 import math
 from datetime import date
 from io import BytesIO
@@ -93,7 +94,14 @@ def _rows(layer: dict[str, Any], frame: Frame) -> Any:
         while batch := cur.fetchmany(BATCH):
             geoms = shapely.from_wkb([bytes(r[0]) for r in batch])
             for geom, row in zip(geoms, batch, strict=True):
-                yield geom, row[1] if isinstance(row[1], dict) else {}
+                yield geom, as_dict(row[1])
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """JSONB from a raw cursor arrives as text (Django leaves parsing to JSONField)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def _marker(draw: ImageDraw.ImageDraw, x: float, y: float, symbol: dict, fill: tuple) -> None:
@@ -115,11 +123,14 @@ def _draw_geom(draw: ImageDraw.ImageDraw, geom: Any, frame: Frame, style: dict, 
     for part in getattr(geom, "geoms", [geom]):
         kind = part.geom_type
         if kind == "Polygon":
-            draw.polygon(frame.px(part.exterior.coords), fill=fill)
+            ring = frame.px(part.exterior.coords)
+            draw.polygon(ring, fill=fill)
             for hole in part.interiors:
                 draw.polygon(frame.px(hole.coords), fill=(0, 0, 0, 0))
-            if width:
-                draw.line(frame.px(part.exterior.coords), fill=stroke, width=width)
+            xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+            # Outlines of features a few pixels wide would hide their fill.
+            if width and max(max(xs) - min(xs), max(ys) - min(ys)) > 6:
+                draw.line(ring, fill=stroke, width=width)
         elif kind == "LineString":
             draw.line(frame.px(part.coords), fill=_rgba(color if style["type"] != "single" else symbol["stroke"], 1), width=max(1, width))  # fmt: skip
         elif kind == "Point":

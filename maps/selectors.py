@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from layers.models import LayerVersion
 from maps.models import Map, MapVersion
-from maps.tiles import MAX_ZOOM, layer_name
+from maps.tiles import VIEWER_MAX_ZOOM, layer_name
 from projects.access import UserLike, scope_for
 from projects.models import Project
 
@@ -76,7 +76,7 @@ def viewer_config(
         "title": definition["title"],
         "basemap": basemap_config(definition["basemap"]),
         "extent": definition["extent"],
-        "max_native_zoom": MAX_ZOOM,
+        "max_native_zoom": VIEWER_MAX_ZOOM,
         "layers": [
             {
                 **{k: layer[k] for k in ("key", "title", "visible", "opacity", "geometry_type")},

@@ -19,7 +19,9 @@ from maps.models import TileOverview, TileOverviewState
 
 EXTENT = 4096
 BUFFER = 64
-MAX_ZOOM = 16  # tiles above are over-zoomed by the client
+MAX_ZOOM = 16  # TileJSON maxzoom: generic clients over-zoom above it
+# Our viewer asks for real tiles up to here: VectorGrid hit-testing breaks on over-zoomed tiles.
+VIEWER_MAX_ZOOM = 20
 OVERVIEW_MAX_ZOOM = 12
 # Below this many features a raw tile stays small at every zoom: no overview is needed.
 OVERVIEW_MIN_FEATURES = 10_000
@@ -227,4 +229,4 @@ def cached_tile(
 
 
 def valid_tile(z: int, x: int, y: int) -> bool:
-    return 0 <= z <= 24 and 0 <= x < 2**z and 0 <= y < 2**z
+    return 0 <= z <= VIEWER_MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z

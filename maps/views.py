@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from layers.models import Layer
 from maps import tiles
 from maps.models import Map, MapVersion, ShareLink
+from maps.render import as_dict
 from maps.selectors import (
     basemap_config,
     is_provider_of,
@@ -405,7 +406,7 @@ def search_version(version: MapVersion, query: str) -> dict[str, Any]:
             )
             rows = cur.fetchall()
         for fid, props, *bbox in rows:
-            props = props if isinstance(props, dict) else {}
+            props = as_dict(props)
             match = next(
                 (n for n in fields if query.lower() in str(props.get(n, "")).lower()), fields[0]
             )

@@ -91,7 +91,7 @@
       vectorTileLayerStyles: styles,
       interactive: true,
       maxNativeZoom: maxNativeZoom,
-      maxZoom: 22,
+      maxZoom: maxNativeZoom,
       rendererFactory: L.canvas.tile,
       getFeatureId: function (f) { return f.properties.fid; },
       fetchOptions: { credentials: "same-origin" }
@@ -160,7 +160,7 @@
   }
 
   function viewer(el, config) {
-    var map = L.map(el, { zoomControl: true, preferCanvas: true });
+    var map = L.map(el, { zoomControl: true, preferCanvas: true, maxZoom: config.max_native_zoom });
     var base = basemapLayer(config.basemap);
     if (base) { base.addTo(map); }
     map.attributionControl.addAttribution("SharedGIS");
@@ -322,16 +322,16 @@
       box.innerHTML = state.layers.slice().reverse().map(function (l) {
         var s = l.style, sym = s.symbol;
         var popupSet = (s.popup || []).map(function (p) { return p.attribute; });
-        return '<fieldset class="card composer-layer" data-id="' + l.id + '"><legend>' + escapeHtml(l.title) + "</legend>" +
+        return '<fieldset class="card composer-layer" data-id="' + l.id + '" data-type="' + s.type + '"><legend>' + escapeHtml(l.title) + "</legend>" +
           '<label><input type="checkbox" name="visible"' + (l.visible ? " checked" : "") + "> Visible</label>" +
           '<label>Opacity <input type="range" name="opacity" min="0" max="1" step="0.05" value="' + l.opacity + '"></label>' +
           '<label>Style <select name="type">' + ["single", "categorized", "graduated"].map(function (t) {
             return '<option value="' + t + '"' + (t === s.type ? " selected" : "") + ">" + t + "</option>"; }).join("") + "</select></label>" +
-          '<label>Attribute <select name="attribute"><option value="">—</option>' + fieldOptions(l.fields, s.attribute, s.type === "graduated") + "</select></label>" +
-          '<label>Classification <select name="method">' + ["equal_interval", "quantile", "jenks"].map(function (m) {
+          '<label class="only-classified">Attribute <select name="attribute"><option value="">—</option>' + fieldOptions(l.fields, s.attribute, s.type === "graduated") + "</select></label>" +
+          '<label class="only-graduated">Classification <select name="method">' + ["equal_interval", "quantile", "jenks"].map(function (m) {
             return '<option value="' + m + '"' + (m === s.method ? " selected" : "") + ">" + m.replace("_", " ") + "</option>"; }).join("") + "</select></label>" +
-          '<label>Classes <input type="number" name="classes" min="3" max="9" value="' + (s.classes || 5) + '"></label>' +
-          '<label>Ramp <select name="ramp">' + ["blues", "greens", "reds", "oranges", "purples", "ylorrd", "viridis"].map(function (r) {
+          '<label class="only-graduated">Classes <input type="number" name="classes" min="3" max="9" value="' + (s.classes || 5) + '"></label>' +
+          '<label class="only-graduated">Ramp <select name="ramp">' + ["blues", "greens", "reds", "oranges", "purples", "ylorrd", "viridis"].map(function (r) {
             return '<option' + (r === s.ramp ? " selected" : "") + ">" + r + "</option>"; }).join("") + "</select></label>" +
           '<label>Fill <input type="color" name="fill" value="' + sym.fill + '"></label>' +
           '<label>Stroke <input type="color" name="stroke" value="' + sym.stroke + '"></label>' +
@@ -344,25 +344,34 @@
           '<label>Label <select name="label"><option value="">none</option>' + fieldOptions(l.fields, (s.label || {}).attribute, false) + "</select></label>" +
           '<label>Popup attributes <select name="popup" multiple size="3">' + Object.keys(l.fields).map(function (f) {
             return '<option value="' + escapeHtml(f) + '"' + (popupSet.indexOf(f) >= 0 ? " selected" : "") + ">" + escapeHtml(f) + "</option>"; }).join("") + "</select></label>" +
+          (s.popup || []).map(function (p) {
+            return '<label>Alias of ' + escapeHtml(p.attribute) + ' <input name="alias" data-attr="' + escapeHtml(p.attribute) + '" value="' + escapeHtml(p.alias) + '"></label>'; }).join("") +
           '<label>Zoom range <input type="number" name="min_zoom" min="0" max="22" value="' + s.min_zoom + '"> – <input type="number" name="max_zoom" min="0" max="22" value="' + s.max_zoom + '"></label>' +
           '<ul class="legend">' + (legend[l.id] ? legendHtml(legend[l.id]) : "") + "</ul>" +
           '<div class="buttons"><button type="button" class="secondary" data-act="up">Up</button><button type="button" class="secondary" data-act="down">Down</button><button type="button" class="danger" data-act="remove">Remove</button></div></fieldset>';
       }).join("") || "<p>No layers yet: add one above.</p>";
     }
 
-    function styleFrom(fs, old) {
+    function styleFrom(fs, old, fields) {
       var v = function (n) { return fs.querySelector("[name=" + n + "]"); };
       var style = {
         type: v("type").value,
         symbol: { fill: v("fill").value, fill_opacity: old.symbol.fill_opacity, stroke: v("stroke").value,
           stroke_width: +v("stroke_width").value, dash: v("dash").value, marker: v("marker").value, size: +v("size").value },
         popup: Array.prototype.filter.call(v("popup").options, function (o) { return o.selected; }).map(function (o) {
-          var prev = (old.popup || []).filter(function (p) { return p.attribute === o.value; })[0];
-          return { attribute: o.value, alias: prev ? prev.alias : o.value };
+          var input = Array.prototype.filter.call(fs.querySelectorAll("[name=alias]"), function (i) { return i.dataset.attr === o.value; })[0];
+          return { attribute: o.value, alias: input && input.value ? input.value : o.value };
         }),
         min_zoom: +v("min_zoom").value, max_zoom: +v("max_zoom").value
       };
-      if (style.type !== "single") { style.attribute = v("attribute").value || null; }
+      if (style.type !== "single") {
+        // Switching to a classified style picks a suitable attribute until one is chosen.
+        var usable = Array.prototype.filter.call(v("attribute").options, function (o) { return o.value; });
+        var numeric = Object.keys(fields).filter(function (f) { return /int|real|float|double|number|decimal/i.test(fields[f]); });
+        var chosen = v("attribute").value;
+        if (style.type === "graduated" && numeric.indexOf(chosen) < 0) { chosen = numeric[0]; }
+        style.attribute = chosen || (usable[0] && usable[0].value) || null;
+      }
       if (style.type === "graduated") { style.method = v("method").value; style.classes = +v("classes").value; style.ramp = v("ramp").value; }
       if (style.type === "categorized" && old.type === "categorized" && old.attribute === style.attribute) {
         style.categories = old.categories; style.other = old.other;
@@ -379,7 +388,7 @@
       var body = {};
       if (e.target.name === "visible") { body.visible = e.target.checked; }
       else if (e.target.name === "opacity") { body.opacity = +e.target.value; }
-      else { body.style = styleFrom(fs, old.style); }
+      else { body.style = styleFrom(fs, old.style, old.fields); }
       api(config.urls.layer.replace("/0/", "/" + id + "/"), "PATCH", body).then(draw).catch(function () {});
     });
     layersBox.addEventListener("click", function (e) {
