@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -73,7 +74,7 @@ def _money_agreement(request: HttpRequest, pk: int) -> ServiceAgreement:
     return agreement
 
 
-def _provider_projects(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _provider_projects(request: HttpRequest) -> QuerySet[Project]:
     return Project.objects.filter(
         agreement__provider_id__in=scope_for(request.user).provider_ids
     ).select_related("agreement")
@@ -193,6 +194,7 @@ def month_close_view(request: HttpRequest, pk: int, month: str) -> HttpResponse:
         messages.success(request, f"{start:%B %Y} closed; statement {close.number}.")
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("hours:agreement", pk=pk)
     return redirect("hours:statement", pk=pk, month=month)
 
 
