@@ -41,7 +41,8 @@ def notify_users(
     if email_ids:
         from notifications.tasks import notification_email_task
 
-        transaction.on_commit(lambda: notification_email_task.delay(email_ids))
+        # robust: a broker outage must not undo the action that notified; the in-app row stays.
+        transaction.on_commit(lambda: notification_email_task.delay(email_ids), robust=True)
     return rows
 
 
