@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from layers import api, views
 
 app_name = "layers"
-urlpatterns: list = []
+urlpatterns = [
+    path("projects/<slug:slug>/layers/upload/", views.layer_upload, name="upload"),
+    path("layers/<int:pk>/", views.layer_detail, name="layer"),
+    path("layers/<int:pk>/replace/", views.layer_replace, name="replace"),
+    path("layers/<int:pk>/delete/", views.layer_delete_view, name="delete"),
+    path("layers/<int:pk>/features/", views.layer_features, name="features"),
+    path("layers/<int:pk>/geojson/", views.layer_geojson, name="geojson"),
+    path("layers/<int:pk>/download/<str:fmt>/", views.layer_download, name="download"),
+    path("api/projects/<slug:slug>/layers/imports/", api.ImportCreate.as_view(), name="api-import"),
+    path("api/imports/<uuid:job_id>/", api.ImportStatus.as_view(), name="api-job"),
+]

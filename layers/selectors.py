@@ -1,0 +1,98 @@
+"""Reads for layer pages and the API; every one goes through projects.access."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.http import Http404
+
+from layers.models import Feature, ImportJob, Layer, LayerVersion
+from projects.access import get_object_for, scope_for
+from projects.models import Project
+
+User = AbstractBaseUser | AnonymousUser
+GEOJSON_PREVIEW_LIMIT = 5000
+
+
+def layers_of_project(user: User, project: Project) -> QuerySet[Layer]:
+    return (
+        Layer.objects.visible_to(user)
+        .filter(project=project)
+        .select_related("current_version", "created_by")
+        .order_by("name")
+    )
+
+
+def layer_for(user: User, pk: int) -> Layer:
+    return get_object_for(
+        user, Layer.objects.select_related("project__agreement", "current_version"), pk=pk
+    )
+
+
+def is_provider_for(user: User, layer: Layer) -> bool:
+    return layer.project.agreement.provider_id in scope_for(user).provider_ids
+
+
+def versions_for(user: User, layer: Layer) -> QuerySet[LayerVersion]:
+    """Provider staff see every version; clients only the published ones."""
+    qs = layer.versions.select_related("created_by").order_by("-number")
+    return qs if is_provider_for(user, layer) else qs.filter(published_at__isnull=False)
+
+
+def version_for(user: User, layer: Layer, number: int | None = None) -> LayerVersion:
+    versions = versions_for(user, layer)
+    if number is not None:
+        version = versions.filter(number=number).first()
+    elif is_provider_for(user, layer) and layer.current_version_id:
+        version = versions.filter(pk=layer.current_version_id).first()
+    else:
+        version = versions.first()
+    if version is None:
+        raise Http404("Not found.")
+    return version
+
+
+def features_page(
+    version: LayerVersion, *, page: int, size: int, sort: str, desc: bool, q: str
+) -> dict[str, Any]:
+    """One page of the attribute table, sorted and filtered in the database."""
+    qs = Feature.objects.filter(version=version)
+    if q:
+        qs = qs.annotate(_text=Cast("properties", TextField())).filter(_text__icontains=q)
+    names = {f["name"] for f in version.schema or []}
+    if sort in names:
+        key = KT(f"properties__{sort}")
+        order = [key.desc(nulls_last=True) if desc else key.asc(nulls_last=True), "fid"]
+    else:
+        order = [F("fid").desc() if desc else F("fid").asc()]
+    total = qs.count()
+    size = max(1, min(size, 200))
+    page = max(1, page)
+    rows = qs.order_by(*order).values("fid", "properties")[(page - 1) * size : page * size]
+    return {
+        "total": total,
+        "page": page,
+        "size": size,
+        "columns": [f["name"] for f in version.schema or []],
+        "rows": [{"fid": r["fid"], **(r["properties"] or {})} for r in rows],
+    }
+
+
+def job_for(user: User, job_id: str) -> ImportJob:
+    """A job is visible to the provider staff of its project's agreement only."""
+    job = ImportJob.objects.select_related("project__agreement").filter(pk=job_id).first()
+    if job is None or job.project.agreement.provider_id not in scope_for(user).provider_ids:
+        raise Http404("Not found.")
+    return job
+
+
+def project_for(user: User, slug: str) -> Project:
+    return get_object_for(user, Project.objects.select_related("agreement"), slug=slug)
+
+
+def recent_jobs(user: User, project: Project) -> QuerySet[ImportJob]:
+    if project.agreement.provider_id not in scope_for(user).provider_ids:
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(project=project).filter(~Q(status="succeeded"))[:10]

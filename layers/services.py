@@ -1,0 +1,382 @@
+"""Writes for layers: import (web, API, CLI and worker share `layer_import_file`), replace, delete.
+
+An import runs in one transaction: the Layer (when new), its LayerVersion, the feature partition,
+the job's success and the audit row commit together, so a failed or retried import leaves
+nothing behind and cannot duplicate features.
+"""
+
+import logging
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.gis.geos import Polygon
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from layers.ingest import pipeline, safety
+from layers.ingest.errors import ImportFailed
+from layers.models import ImportJob, Layer, LayerVersion
+from projects.access import scope_for
+from projects.models import Project
+
+log = logging.getLogger(__name__)
+ProgressFn = Callable[[float], None]
+SRID_URL = re.compile(r"^\s*(https?|file|ftp)://|/vsi", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    name: str = ""
+    source_layer: str = ""
+    srid: int | None = None
+    drop_z: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source_layer": self.source_layer,
+            "srid": self.srid,
+            "drop_z": self.drop_z,
+        }
+
+
+def import_options_parse(data: dict[str, Any]) -> ImportOptions:
+    """Options from a form, the API, the CLI or a job row, with messages an analyst understands."""
+    raw_srid = data.get("srid")
+    srid: int | None = None
+    if raw_srid not in (None, ""):
+        text = str(raw_srid).strip()
+        if SRID_URL.search(text):
+            raise ImportFailed(
+                "Give the coordinate system as an EPSG code (a number such as 2226), not a URL."
+            )
+        text = re.sub(r"^(EPSG:)", "", text, flags=re.IGNORECASE)
+        if not text.isdigit() or not 1024 <= int(text) <= 999999:
+            raise ImportFailed(
+                f"“{raw_srid}” is not an EPSG code. Give a number such as 2226 or 4326."
+            )
+        srid = int(text)
+    source_layer = str(data.get("source_layer") or "").strip()
+    safety.check_source_name(source_layer) if source_layer else None
+    return ImportOptions(
+        name=str(data.get("name") or "").strip()[:200],
+        source_layer=source_layer,
+        srid=srid,
+        drop_z=str(data.get("drop_z", "")).lower() in {"1", "true", "on", "yes"},
+    )
+
+
+def can_edit_layers(user: AbstractBaseUser | AnonymousUser, project: Project) -> bool:
+    return project.agreement.provider_id in scope_for(user).provider_ids
+
+
+def _require_editor(user: AbstractBaseUser | AnonymousUser | None, project: Project) -> None:
+    # user None is the command line, run by someone with shell access to the server.
+    if user is not None and not can_edit_layers(user, project):
+        raise PermissionDenied("Only the provider's GIS staff can change layers.")
+
+
+def _progress_writer(job_id: Any) -> tuple[Callable[[float], None], Callable[[], None]]:
+    """Progress goes through its own autocommit connection: the import's transaction is still open."""
+    side = connections.create_connection("default")
+    last = [-1.0]
+
+    def write(fraction: float) -> None:
+        if fraction - last[0] < 0.02 and fraction < 1:
+            return
+        last[0] = fraction
+        with side.cursor() as cur:
+            cur.execute(
+                "UPDATE layers_importjob SET progress = %s WHERE id = %s",
+                [round(min(fraction, 1.0), 3), str(job_id)],
+            )
+
+    return write, side.close
+
+
+def layer_import_file(
+    *,
+    project: Project,
+    path: Path,
+    original_filename: str,
+    by: AbstractBaseUser | None,
+    options: ImportOptions,
+    layer: Layer | None = None,
+    progress: ProgressFn | None = None,
+    job: ImportJob | None = None,
+) -> list[LayerVersion]:
+    """Import a file into `project` (new layers, or a new version of `layer`). All or nothing."""
+    _require_editor(by, project)
+    filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
+    with tempfile.TemporaryDirectory(prefix="sharedgis-import-") as tmp:
+        detected = safety.prepare(path, original_filename, Path(tmp))
+        available = pipeline.list_source_layers(detected)
+        if options.source_layer:
+            chosen = [s for s in available if s.name == options.source_layer]
+            if not chosen:
+                raise ImportFailed(
+                    f"This file has no layer named “{options.source_layer}”. Its layers: "
+                    + ", ".join(f"“{s.name}”" for s in available)
+                    + "."
+                )
+        else:
+            chosen = available
+        if not chosen:
+            raise ImportFailed(f"“{filename}” contains no layers.")
+        if layer is not None and len(chosen) > 1:
+            raise ImportFailed(
+                f"This file has {len(chosen)} layers ("
+                + ", ".join(f"“{s.name}”" for s in chosen)
+                + "): choose the one that replaces the layer."
+            )
+        total = sum(max(s.feature_count, 0) for s in chosen) or 1
+        done = [0]
+        versions = []
+        with transaction.atomic():
+            for source in chosen:
+
+                def on_progress(loaded: int, _of: int, base: int = done[0]) -> None:
+                    if progress:
+                        progress(0.05 + 0.9 * (base + loaded) / total)
+
+                versions.append(
+                    _import_one(
+                        project=project,
+                        detected=detected,
+                        source=source,
+                        multiple=len(chosen) > 1,
+                        filename=filename,
+                        by=by,
+                        options=options,
+                        layer=layer,
+                        progress=on_progress,
+                    )
+                )
+                done[0] += max(source.feature_count, 0)
+            if job is not None:
+                job.status = ImportJob.Status.SUCCEEDED
+                job.progress = 1.0
+                job.message = " ".join(w for v in versions for w in v.warnings)
+                job.finished_at = timezone.now()
+                job.save(update_fields=["status", "progress", "message", "finished_at"])
+                job.result_versions.set(versions)
+    return versions
+
+
+def _import_one(
+    *,
+    project: Project,
+    detected: safety.Detected,
+    source: pipeline.SourceLayer,
+    multiple: bool,
+    filename: str,
+    by: AbstractBaseUser | None,
+    options: ImportOptions,
+    layer: Layer | None,
+    progress: Callable[[int, int], None],
+) -> LayerVersion:
+    replacing = layer is not None
+    if layer is None:
+        stem = PurePosixPath(filename).stem or filename
+        if multiple:
+            name = f"{options.name} – {source.name}" if options.name else source.name
+        else:
+            name = options.name or (source.name if detected.driver == safety.GPKG else stem)
+        layer = Layer.objects.create(project=project, name=name[:200], created_by=by)
+    else:
+        layer = Layer.objects.select_for_update().get(pk=layer.pk)
+    last = layer.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = LayerVersion.objects.create(
+        layer=layer,
+        number=last + 1,
+        source_filename=filename[:255],
+        source_format=detected.driver,
+        source_layer=source.name[:255],
+        created_by=by,
+    )
+    with connection.cursor() as cursor:
+        result = pipeline.load_layer(
+            cursor,
+            version_id=version.pk,
+            detected=detected,
+            layer=source.name,
+            srid=options.srid,
+            drop_z=options.drop_z,
+            max_fields=settings.UPLOAD_MAX_FIELDS,
+            progress=progress,
+        )
+    version.feature_count = result.feature_count
+    version.geometry_type = result.geometry_type
+    version.has_z = result.has_z
+    version.source_srid = result.source_srid
+    version.source_crs_wkt = result.source_crs_wkt
+    version.schema = result.schema
+    version.repaired_count = result.repaired_count
+    version.warnings = result.warnings
+    if result.extent is not None:
+        version.extent = Polygon.from_bbox(result.extent)
+        version.extent.srid = pipeline.STORAGE_SRID
+    version.save()
+    layer.current_version = version
+    layer.save(update_fields=["current_version", "updated_at"])
+    audit_record(
+        action="layer.replace" if replacing else "layer.upload",
+        summary=f"{layer.name} v{version.number}: {result.feature_count:,} features from {filename}",
+        actor=by,
+        agency_id=project.agreement.client_id,
+        target=layer,
+        data={
+            "version": version.number,
+            "feature_count": result.feature_count,
+            "source_filename": filename,
+            "geometry_type": result.geometry_type,
+            "repaired": result.repaired_count,
+        },
+    )
+    return version
+
+
+def import_job_create(
+    *,
+    project: Project,
+    upload: UploadedFile,
+    by: AbstractBaseUser,
+    options: dict[str, Any],
+    layer: Layer | None = None,
+) -> ImportJob:
+    """Save an upload as a queued job; the worker picks it up once this transaction commits."""
+    _require_editor(by, project)
+    parsed = import_options_parse(options)
+    name = upload.name or "upload"
+    safety.check_source_name(name)
+    if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ImportFailed(
+            f"“{name}” is {upload.size / 1024**2:,.0f} MB; the limit is "
+            f"{settings.UPLOAD_MAX_BYTES / 1024**2:,.0f} MB."
+        )
+    from layers.tasks import layer_import_task
+
+    with transaction.atomic():
+        job = ImportJob(
+            project=project,
+            layer=layer,
+            original_filename=PurePosixPath(name.replace("\\", "/")).name[:255],
+            options=parsed.as_dict(),
+            created_by=by,
+        )
+        # Stored under our own name: the analyst's file name never becomes a path.
+        upload.name = f"{job.id.hex}{PurePosixPath(name).suffix.lower()[:10]}"
+        job.upload = upload
+        job.save()
+        transaction.on_commit(lambda: layer_import_task.delay(str(job.id)))
+    return job
+
+
+def layer_import(*, job: ImportJob) -> ImportJob:
+    """Run a queued job (the worker's entry point). Safe to run twice: the second run is a no-op."""
+    job.refresh_from_db()
+    if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING,
+        started_at=timezone.now(),
+        attempts=job.attempts + 1,
+        progress=0.01,
+    )
+    write_progress, close_progress = _progress_writer(job.pk)
+    try:
+        options = import_options_parse(job.options)
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                # Two deliveries of the same job never import side by side.
+                cur.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [str(job.pk)])
+                if not cur.fetchone()[0]:
+                    return job
+            job.refresh_from_db()
+            if job.status == ImportJob.Status.SUCCEEDED:
+                return job
+            layer_import_file(
+                project=job.project,
+                path=Path(job.upload.path),
+                original_filename=job.original_filename,
+                by=job.created_by,
+                options=options,
+                layer=job.layer,
+                progress=write_progress,
+                job=job,
+            )
+    except ImportFailed as exc:
+        _job_fail(job, exc.message)
+    except PermissionDenied as exc:
+        _job_fail(job, str(exc))
+    except SoftTimeLimitExceeded:
+        _job_fail(job, "The import took longer than the time limit and was stopped.")
+    except Exception:
+        log.exception("import job %s failed", job.pk)
+        _job_fail(
+            job, "The import failed because of an internal error. The GIS team has the details."
+        )
+    finally:
+        close_progress()
+    job.refresh_from_db()
+    return job
+
+
+def _job_fail(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now()
+    )
+
+
+def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
+    """Re-queue jobs whose worker died (running too long) or whose message was lost (queued too long)."""
+    from layers.tasks import layer_import_task
+
+    now = timezone.now()
+    running_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
+    queued_cutoff = now - timedelta(minutes=10)
+    stuck = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, started_at__lt=running_cutoff
+    ) | ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=queued_cutoff)
+    count = 0
+    for job in stuck:
+        if job.attempts >= max_attempts:
+            _job_fail(job, f"The import was stopped {job.attempts} times; it was given up.")
+            continue
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+        layer_import_task.delay(str(job.pk))
+        count += 1
+    return count
+
+
+def layer_delete(*, layer: Layer, by: AbstractBaseUser | None) -> None:
+    """Delete a layer with all its versions and features."""
+    project = layer.project
+    _require_editor(by, project)
+    with transaction.atomic():
+        version_ids = list(layer.versions.values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            for vid in version_ids:
+                pipeline.drop_partition(cursor, vid)
+        audit_record(
+            action="layer.delete",
+            summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
+            actor=by,
+            agency_id=project.agreement.client_id,
+            target=layer,
+            data={"versions": len(version_ids)},
+        )
+        layer.current_version = None
+        layer.save(update_fields=["current_version"])
+        layer.delete()

@@ -1,0 +1,19 @@
+"""Celery tasks: thin wrappers that load a row and call a service."""
+
+from celery import shared_task
+
+from layers.models import ImportJob
+from layers.services import jobs_requeue_stuck, layer_import
+
+
+@shared_task(name="layers.tasks.layer_import_task", acks_late=True, reject_on_worker_lost=True)
+def layer_import_task(job_id: str) -> str:
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    return layer_import(job=job).status
+
+
+@shared_task(name="layers.tasks.requeue_stuck_jobs_task")
+def requeue_stuck_jobs_task() -> int:
+    return jobs_requeue_stuck()
