@@ -89,13 +89,13 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
 
 
 def run_import(
-    project: Project, path: Path, *, name: str | None = None, **options: Any
+    project: Project, path: Path, *, filename: str | None = None, **options: Any
 ) -> list[LayerVersion]:
     parsed = import_options_parse(options) if options else ImportOptions()
     return layer_import_file(
         project=project,
         path=path,
-        original_filename=name or path.name.split("-", 1)[-1],
+        original_filename=filename or path.name.split("-", 1)[-1],
         by=None,
         options=parsed,
     )

@@ -304,7 +304,7 @@ def test_bad_input_fails_with_a_clear_message_and_stores_nothing(
     path = builder(tmp_path)
     options = dict(options)
     name = options.pop("name_override", None)
-    d.assert_fails_leaving_nothing(world.project_a, path, expected, name=name, **options)
+    d.assert_fails_leaving_nothing(world.project_a, path, expected, filename=name, **options)
 
 
 def test_the_corpus_has_at_least_thirty_hostile_or_broken_files() -> None:

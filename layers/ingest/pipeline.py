@@ -445,6 +445,7 @@ def load_layer(
         with raw.open_arrow(
             str(detected.path),
             layer=layer,
+            encoding=detected.encoding,
             use_pyarrow=True,
             batch_size=POINT_BATCH_SIZE if info.get("geometry_type") == "Point" else BATCH_SIZE,
             **open_options(detected.driver),

@@ -107,6 +107,7 @@ class Detected:
     path: Path  # the file (or .shp) GDAL opens, inside our working directory
     label: str
     warnings: list[str]
+    encoding: str | None = None  # forced text encoding (a .dbf without .cpg or code page)
 
 
 def _head(path: Path, n: int = 4096) -> bytes:
@@ -302,7 +303,7 @@ def unzip(path: Path, name: str, workdir: Path) -> Path:
     return workdir
 
 
-def _pick_from_zip(workdir: Path, name: str) -> tuple[str, Path, list[str]]:
+def _pick_from_zip(workdir: Path, name: str) -> tuple[str, Path, list[str], str | None]:
     files = [p for p in workdir.rglob("*") if p.is_file()]
     by_suffix: dict[str, list[Path]] = {}
     for f in files:
@@ -337,6 +338,10 @@ def _pick_from_zip(workdir: Path, name: str) -> tuple[str, Path, list[str]]:
                 "so it could not be read. Export or copy it again."
             )
         warnings = []
+        encoding = None
+        dbf_head = siblings[".dbf"].read_bytes()[:32]
+        if ".cpg" not in siblings and (len(dbf_head) < 30 or dbf_head[29] == 0):
+            encoding = "ISO-8859-1"
         if ".cpg" not in siblings:
             warnings.append(
                 "This Shapefile has no .cpg file, so the text encoding of its attributes was "
@@ -344,7 +349,7 @@ def _pick_from_zip(workdir: Path, name: str) -> tuple[str, Path, list[str]]:
                 ".cpg file containing UTF-8 or the right code page."
             )
         # Shapefile parts must be renamed consistently: keep them as they are.
-        return SHAPEFILE, shp, warnings
+        return SHAPEFILE, shp, warnings, encoding
     for suffix, driver in (
         (".kml", KML),
         (".gpkg", GPKG),
@@ -355,7 +360,7 @@ def _pick_from_zip(workdir: Path, name: str) -> tuple[str, Path, list[str]]:
     ):
         found = by_suffix.get(suffix, [])
         if len(found) == 1:
-            return driver, found[0], []
+            return driver, found[0], [], None
         if len(found) > 1:
             raise ImportFailed(
                 f"“{name}” holds {len(found)} {suffix} files. Zip one dataset per upload."
@@ -380,9 +385,10 @@ def prepare(source: Path, name: str, workdir: Path) -> Detected:
     kind = sniff(source, name)
     _check_extension(kind, name)
     warnings: list[str] = []
+    encoding = None
     if kind == "zip":
         unzip(source, name, workdir / "unzipped")
-        driver, path, warnings = _pick_from_zip(workdir / "unzipped", name)
+        driver, path, warnings, encoding = _pick_from_zip(workdir / "unzipped", name)
         if driver != SHAPEFILE:
             inner_kind = sniff(path, path.name)
             if inner_kind != driver:
@@ -411,4 +417,6 @@ def prepare(source: Path, name: str, workdir: Path) -> Detected:
                         f"The {part.suffix} file of this Shapefile refers to a URL or a GDAL "
                         "virtual path. Give the coordinate system as an EPSG code instead."
                     )
-    return Detected(driver=driver, path=path, label=FORMAT_LABELS[driver], warnings=warnings)
+    return Detected(
+        driver=driver, path=path, label=FORMAT_LABELS[driver], warnings=warnings, encoding=encoding
+    )
