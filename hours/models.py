@@ -66,7 +66,15 @@ class TimeEntry(models.Model):
     class Meta:
         ordering = ["date", "id"]
         verbose_name_plural = "time entries"
-        indexes = [models.Index(fields=["user", "date"], name="timeentry_user_date")]
+        indexes = [
+            models.Index(fields=["user", "date"], name="timeentry_user_date"),
+            # Statements and burn-downs aggregate by project and date: index-only scans.
+            models.Index(
+                fields=["project", "date"],
+                include=["hours", "billable"],
+                name="timeentry_project_date",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(hours__gt=0) & Q(hours__lte=24), name="timeentry_hours_range"
