@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
+from hours.exports import unescape_text
 from hours.models import BudgetAlert, MonthClose, TimeEntry
 from hours.selectors import (
     CLOSE_ROLES,
@@ -31,17 +32,6 @@ from projects.models import Deliverable, Membership, Project, ServiceAgreement
 
 THRESHOLDS = (80, 100)
 CSV_COLUMNS = ["date", "project", "deliverable_id", "hours", "billable", "note", "private_note"]
-EXPORT_COLUMNS = [
-    "date",
-    "user",
-    "project",
-    "deliverable_id",
-    "deliverable",
-    "hours",
-    "billable",
-    "note",
-    "private_note",
-]
 TRUE = {"1", "true", "yes", "y"}
 FALSE = {"0", "false", "no", "n", ""}
 
@@ -281,7 +271,7 @@ def timesheet_save(
 
 def _parse_row(row: dict[str, str], projects: dict[str, Project]) -> EntryData:
     def cell(name: str) -> str:
-        return (row.get(name) or "").strip()
+        return unescape_text((row.get(name) or "").strip())
 
     try:
         day = date.fromisoformat(cell("date"))
@@ -354,25 +344,6 @@ def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[
         raise ValidationError("The file has no rows; nothing was imported.")
     with transaction.atomic():
         return _save_entries(by=by, items=items, override=override)
-
-
-def time_entries_csv(entries: Iterable[TimeEntry], out: Any) -> None:
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for e in entries:
-        writer.writerow(
-            [
-                e.date.isoformat(),
-                e.user.get_username(),
-                e.project.slug,
-                e.deliverable_id or "",
-                e.deliverable.title if e.deliverable else "",
-                e.hours,
-                "yes" if e.billable else "no",
-                e.note,
-                e.private_note,
-            ]
-        )
 
 
 # --- Month close

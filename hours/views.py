@@ -1,7 +1,6 @@
 """Thin views: tenancy through projects.access, reads from selectors, writes through services."""
 
 import contextlib
-import csv
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from hours import ical
+from hours.exports import statement_csv_write, time_entries_csv
 from hours.forms import (
     BLANK_ROWS,
     GridRow,
@@ -48,7 +48,6 @@ from hours.selectors import (
 from hours.services import (
     month_close,
     month_reopen,
-    time_entries_csv,
     time_entries_import,
     time_entry_delete,
     time_entry_update,
@@ -144,29 +143,7 @@ def statement_csv(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     _, s = _statement(request, pk, month)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statement-{s["number"]}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["statement", s["number"]])
-    writer.writerow(["provider", s["provider"]])
-    writer.writerow(["client", s["client"]])
-    writer.writerow(["agreement", s["agreement"]])
-    writer.writerow(["period", s["period_start"], s["period_end"]])
-    writer.writerow(["status", "closed" if s["closed"] else "draft"])
-    writer.writerow([])
-    writer.writerow(["project", "deliverable", "hours", "rate", "amount"])
-    for line in s["lines"]:
-        writer.writerow(
-            [line["project"], line["deliverable"], line["hours"], line["rate"], line["amount"]]
-        )
-    writer.writerow(["total", "", s["total_hours"], "", s["total_amount"]])
-    writer.writerow([])
-    writer.writerow(["budget hours", s["budget_hours"], "budget amount", s["budget_amount"]])
-    writer.writerow(["used hours to date", s["used_hours_to_date"]])
-    writer.writerow(
-        ["remaining hours", s["remaining_hours"], "remaining amount", s["remaining_amount"]]
-    )
-    for label, key in (("delivered", "delivered"), ("accepted", "accepted")):
-        for d in s[key]:
-            writer.writerow([label, d["project"], d["deliverable"], d["date"]])
+    statement_csv_write(s, response)
     return response
 
 

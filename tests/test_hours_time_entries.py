@@ -214,3 +214,16 @@ def test_a_week_across_a_closed_month_keeps_the_closed_days_and_saves_the_open_o
     assert response.status_code == 302
     kept = dict(TimeEntry.objects.values_list("date", "hours"))
     assert kept == {before: Decimal("2"), after: Decimal("3.5")}
+
+
+def test_exported_cells_cannot_run_as_formulas_and_import_back_unchanged(world: World) -> None:
+    day = timezone.localdate()
+    log(world.analyst, world.project_a, day, "1", note="=HYPERLINK(evil)", private_note="-2 h")
+    client = client_for(world.analyst)
+    exported = client.get("/hours/entries/?format=csv").content
+    assert b",'=HYPERLINK(evil),'-2 h" in exported
+    TimeEntry.objects.all().delete()
+    upload = SimpleUploadedFile("back.csv", exported, "text/csv")
+    client.post("/hours/entries/import/", {"file": upload})
+    entry = TimeEntry.objects.get()
+    assert (entry.note, entry.private_note, entry.hours) == ("=HYPERLINK(evil)", "-2 h", 1)
