@@ -1,7 +1,7 @@
 """CSV writers for time entries and statements, safe to open in a spreadsheet."""
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hours.models import TimeEntry
@@ -30,11 +30,19 @@ def unescape_text(value: str) -> str:
     return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
 
 
-def time_entries_csv(entries: Iterable[TimeEntry], out: Any) -> None:
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def time_entries_csv(entries: Iterable[TimeEntry]) -> Iterator[str]:
+    """CSV lines of the entries, one at a time (exports are streamed, never built in memory)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
     for e in entries:
-        writer.writerow(
+        yield writer.writerow(
             [
                 e.date.isoformat(),
                 e.user.get_username(),

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,7 +26,7 @@ from hours.forms import (
     rows_from_entries,
     rows_from_post,
 )
-from hours.models import CalendarToken, TimeEntry
+from hours.models import CalendarToken, MonthClose, TimeEntry
 from hours.selectors import (
     BoardFilters,
     agreement_summary,
@@ -133,6 +133,7 @@ def statement_page(request: HttpRequest, pk: int, month: str) -> HttpResponse:
         {
             "agreement": agreement,
             "s": statement,
+            "period": parse_month(month),
             "can_close": can_close_months(request.user, agreement),
         },
     )
@@ -273,7 +274,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def entry_list(request: HttpRequest) -> HttpResponse:
+def entry_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     _require_provider(request)
     entries = entries_visible_to(request.user).order_by("-date", "-id")
     mine = request.GET.get("who") != "all"
@@ -283,14 +284,24 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     if month:
         entries = entries.filter(date__year=month.year, date__month=month.month)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            time_entries_csv(entries.iterator(chunk_size=2000)),
+            content_type="text/csv; charset=utf-8",
+        )
         response["Content-Disposition"] = 'attachment; filename="time-entries.csv"'
-        time_entries_csv(entries.iterator(chunk_size=2000), response)
         return response
+    page = list(entries[:500])
+    closed = set(
+        MonthClose.objects.active()
+        .filter(agreement_id__in={e.project.agreement_id for e in page})
+        .values_list("agreement_id", "month")
+    )
+    for e in page:
+        e.closed = (e.project.agreement_id, e.date.replace(day=1)) in closed  # type: ignore[attr-defined]
     return render(
         request,
         "hours/entries.html",
-        {"entries": entries[:500], "mine": mine, "month": request.GET.get("month", "")},
+        {"entries": page, "mine": mine, "month": request.GET.get("month", "")},
     )
 
 

@@ -46,7 +46,7 @@ def test_lead_logs_a_week_and_client_manager_downloads_the_pdf_statement(
         assert "saved: 7.75 hours" in page.inner_text(".messages")
         page.goto(f"{base}/agreements/{world.agreement_a.pk}/statements/{ym}/")
         assert page.inner_text("[data-testid=total-hours]") == "7.75"
-        page.click(f"text=Close {ym}")
+        page.click(f"text=Close {monday:%B %Y}")
         assert "closed; statement" in page.inner_text(".messages")
 
     with browser_page() as page:

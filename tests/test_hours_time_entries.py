@@ -25,6 +25,11 @@ from tests.hours_helpers import log
 pytestmark = pytest.mark.django_db
 
 
+def _body(response) -> bytes:  # type: ignore[no-untyped-def]
+    """The whole body of a streamed export."""
+    return b"".join(response.streaming_content)
+
+
 def _month(world: World):  # type: ignore[no-untyped-def]
     return world.agreement_a.start_date.replace(day=1) + timedelta(days=40)
 
@@ -147,7 +152,7 @@ def test_csv_import_stores_all_rows_and_export_includes_them(world: World) -> No
     upload = SimpleUploadedFile("t.csv", CSV_OK.format(day=day).encode(), "text/csv")
     client.post("/hours/entries/import/", {"file": upload})
     assert TimeEntry.objects.filter(user=world.analyst).count() == 2
-    exported = client.get("/hours/entries/?format=csv").content.decode()
+    exported = _body(client.get("/hours/entries/?format=csv")).decode()
     assert exported.splitlines()[0] == (
         "date,user,project,deliverable_id,deliverable,hours,billable,note,private_note"
     )
@@ -220,7 +225,7 @@ def test_exported_cells_cannot_run_as_formulas_and_import_back_unchanged(world: 
     day = timezone.localdate()
     log(world.analyst, world.project_a, day, "1", note="=HYPERLINK(evil)", private_note="-2 h")
     client = client_for(world.analyst)
-    exported = client.get("/hours/entries/?format=csv").content
+    exported = _body(client.get("/hours/entries/?format=csv"))
     assert b",'=HYPERLINK(evil),'-2 h" in exported
     TimeEntry.objects.all().delete()
     upload = SimpleUploadedFile("back.csv", exported, "text/csv")
