@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from hours.models import MonthClose, TimeEntry
 from hours.selectors import month_start
-from hours.services import _thresholds_after_change, month_close
+from hours.services import budget_thresholds_check, month_close
 from projects.models import Deliverable, Project, ServiceAgreement
 
 # Average billable hours per working day, per client slug: Calistoga ends up past 80%.
@@ -31,7 +31,7 @@ def load(today: date | None = None) -> None:
         with transaction.atomic():
             if not TimeEntry.objects.filter(project__agreement=agreement).exists():
                 _entries(agreement, users, today)
-                _thresholds_after_change(agreement)
+                budget_thresholds_check(agreement=agreement)
         last_month = month_start(month_start(today) - timedelta(days=1))
         if (
             last_month >= month_start(agreement.start_date)

@@ -129,7 +129,7 @@ def _leads_and_managers(agreement: ServiceAgreement) -> list[User]:
     )
 
 
-def _thresholds_after_change(agreement: ServiceAgreement) -> None:
+def budget_thresholds_check(*, agreement: ServiceAgreement) -> None:
     """Record each threshold crossed for the first time and notify leads and client managers."""
     if agreement.hours_budget <= 0:
         return
@@ -214,7 +214,7 @@ def _save_entries(
             data={"hours": str(added[pk])},
         )
     for pk in agreement_ids:
-        _thresholds_after_change(agreements[pk])
+        budget_thresholds_check(agreement=agreements[pk])
     return entries
 
 
