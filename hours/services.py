@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -113,7 +112,6 @@ def _check_budget(
 
 
 def _leads_and_managers(agreement: ServiceAgreement) -> list[User]:
-    User = get_user_model()
     return list(
         User.objects.filter(
             Q(
