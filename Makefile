@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup run test lint typecheck demo worker bench-ingest bench-tiles clean
+.PHONY: help setup run test lint typecheck worker bench-ingest bench-tiles bench-hours clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ bench-ingest: setup ## Benchmark layer import against ogr2ogr
 
 bench-tiles: setup ## Benchmark vector tiles against raw ST_AsMVT
 	DEBUG=1 $(PY) bench/tiles.py
+
+bench-hours: setup ## Benchmark statements and burn-down against hand-written SQL
+	DEBUG=1 $(PY) bench/hours.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles
