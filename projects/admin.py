@@ -1,6 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from leaflet.admin import LeafletGeoAdmin
 
+from projects.access import signed_in
 from projects.models import (
     Agency,
     Deliverable,
@@ -9,12 +14,7 @@ from projects.models import (
     Project,
     ServiceAgreement,
 )
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 1
-    autocomplete_fields = ["user"]
+from projects.services import membership_remove, membership_set
 
 
 @admin.register(Agency)
@@ -23,14 +23,32 @@ class AgencyAdmin(LeafletGeoAdmin):
     list_filter = ["kind"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Membership changes go through the services so each one is audited."""
+
     list_display = ["user", "agency", "role"]
     list_filter = ["role", "agency"]
     autocomplete_fields = ["user", "agency"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if change and obj.pk:
+            previous = Membership.objects.get(pk=obj.pk)
+            if (previous.user_id, previous.agency_id) != (obj.user_id, obj.agency_id):
+                membership_remove(membership=previous, by=signed_in(request))
+        saved = membership_set(
+            user=obj.user, agency=obj.agency, role=obj.role, by=signed_in(request)
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        membership_remove(membership=obj, by=signed_in(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("user", "agency"):
+            membership_remove(membership=membership, by=signed_in(request))
 
 
 @admin.register(ServiceAgreement)

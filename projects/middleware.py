@@ -16,7 +16,11 @@ class ViewAsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        agency_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        # Tiles skip the session read: they are GETs and their URLs come from pages already scoped.
+        tiles = request.path.startswith("/tiles/")
+        agency_id = (
+            request.session.get(SESSION_KEY) if hasattr(request, "session") and not tiles else None
+        )
         request.view_as = None  # type: ignore[attr-defined]
         if agency_id is not None and request.user.is_authenticated:
             from projects.models import Agency

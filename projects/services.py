@@ -94,3 +94,16 @@ def membership_set(*, user: User, agency: Agency, role: str, by: User | None) ->
             data={"role": role},
         )
     return membership
+
+
+def membership_remove(*, membership: Membership, by: User | None) -> None:
+    """Take a user's role in an agency away, leaving an audit trail."""
+    with transaction.atomic():
+        audit_record(
+            action="membership.remove",
+            summary=f"{membership.user} is no longer {membership.get_role_display()} at {membership.agency}",
+            actor=by,
+            agency_id=membership.agency_id,
+            data={"role": membership.role, "user": membership.user_id},
+        )
+        membership.delete()

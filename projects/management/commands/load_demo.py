@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 # Each app contributes its own demo data, in dependency order.
-DEMO_MODULES = ["projects.demo", "hours.demo", "maps.demo"]
+DEMO_MODULES = ["projects.demo", "layers.demo", "hours.demo", "maps.demo"]
 
 
 class Command(BaseCommand):
