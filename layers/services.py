@@ -164,6 +164,8 @@ def layer_import_file(
                     )
                 )
                 done[0] += max(source.feature_count, 0)
+            with connection.cursor() as cursor:
+                pipeline.attach_partitions(cursor, [v.pk for v in versions])
             if job is not None:
                 job.status = ImportJob.Status.SUCCEEDED
                 job.progress = 1.0

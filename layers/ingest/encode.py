@@ -44,45 +44,57 @@ def _python_json(column: pa.Array) -> pa.Array:
     return pa.array([dump(v) for v in column.to_pylist()], type=pa.string())
 
 
-def _json_values(column: pa.Array, kind: str) -> pa.Array:
-    """Each value as JSON text; nulls as `null`."""
+def _json_values(column: pa.Array, kind: str) -> tuple[pa.Array, bool]:
+    """Each value as JSON text (nulls as `null`), and whether the text holds backslashes."""
+    escaped = False
     if kind == "integer":
         out = pc.cast(column, pa.string())
     elif kind == "real":
-        finite = pc.is_finite(pc.cast(column, pa.float64()))
-        out = pc.if_else(finite, pc.cast(pc.cast(column, pa.float64()), pa.string()), None)
+        values = pc.cast(column, pa.float64())
+        out = pc.if_else(pc.is_finite(values), pc.cast(values, pa.string()), None)
     elif kind == "boolean":
         out = pc.cast(column, pa.string())
     elif kind in {"string", "date", "datetime", "time"}:
         text = pc.cast(column, pa.string())
-        if kind == "string" and pc.any(pc.match_substring_regex(text, r"[\x00-\x1f]")).as_py():
-            return _python_json(text)
-        if kind == "string":
+        # Most text needs no escaping at all: one scan decides, the rewrites run only if needed.
+        if kind == "string" and pc.any(pc.match_substring_regex(text, r'[\x00-\x1f"\\]')).as_py():
+            if pc.any(pc.match_substring_regex(text, r"[\x00-\x1f]")).as_py():
+                return _python_json(text), True
             text = pc.replace_substring(text, "\\", "\\\\")
             text = pc.replace_substring(text, '"', '\\"')
+            escaped = True
         out = pc.binary_join_element_wise('"', text, '"', "")
     else:
-        return _python_json(column)
-    return pc.fill_null(out, "null")
+        return _python_json(column), True
+    return pc.fill_null(out, "null"), escaped
 
 
-def properties_json(batch: pa.RecordBatch, fields: list[Field]) -> pa.Array:
-    """One JSON object per row, built column-wise with Arrow string kernels."""
+def properties_json(batch: pa.RecordBatch, fields: list[Field]) -> tuple[pa.Array, bool]:
+    """One JSON object per row, built column-wise with Arrow string kernels.
+
+    Also says whether any backslash may occur (COPY text then needs them doubled).
+    """
     if not fields:
-        return pa.array(["{}"] * batch.num_rows, type=pa.string())
+        return pa.array(["{}"] * batch.num_rows, type=pa.string()), False
     parts: list[object] = []
+    any_escaped = False
     for i, field in enumerate(fields):
         key = json.dumps(field.name, ensure_ascii=False)
+        any_escaped = any_escaped or "\\" in key
         parts.append(("{" if i == 0 else ",") + key + ":")
-        parts.append(_json_values(batch.column(field.name), field.type))
+        values, escaped = _json_values(batch.column(field.name), field.type)
+        any_escaped = any_escaped or escaped
+        parts.append(values)
     parts.append("}")
-    return pc.binary_join_element_wise(*parts, "")
+    return pc.binary_join_element_wise(*parts, ""), any_escaped
 
 
-def copy_payload(fids: np.ndarray, geom_hex: pa.Array, props: pa.Array) -> memoryview:
+def copy_payload(
+    fids: np.ndarray, geom_hex: pa.Array, props: pa.Array, escaped: bool
+) -> memoryview:
     """COPY text rows `fid \\t ewkb-hex \\t json \\n` as one contiguous buffer."""
     # COPY text format treats backslash as an escape: double the ones JSON uses.
-    if pc.any(pc.match_substring(props, "\\")).as_py():
+    if escaped:
         props = pc.replace_substring(props, "\\", "\\\\")
     lines = pc.binary_join_element_wise(
         pc.cast(pa.array(fids), pa.string()),
@@ -99,9 +111,6 @@ def copy_payload(fids: np.ndarray, geom_hex: pa.Array, props: pa.Array) -> memor
 
 
 _HEX = np.frombuffer(b"".join(f"{i:02X}".encode() for i in range(256)), dtype=np.uint16)
-# Little-endian srid 4326; the SRID flag 0x20000000 lives in the 5th byte of little-endian WKB.
-_SRID_4326_HEX = "E6100000"
-_FLAG_WITH_SRID = {"00": "20", "80": "A0", "40": "60", "C0": "E0"}
 
 
 def _binary_parts(wkb: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -121,22 +130,29 @@ def is_little_endian_wkb(wkb: pa.Array) -> bool:
 
 
 def ewkb_hex(wkb: pa.Array) -> pa.Array:
-    """Little-endian (ISO or extended) WKB → hex EWKB with SRID 4326, as PostGIS reads on COPY."""
+    """Little-endian (ISO or extended) WKB → hex EWKB with SRID 4326, as PostGIS reads on COPY.
+
+    Arrow splices the SRID in after each 5-byte header (the SRID flag goes into the type's high
+    byte), then one lookup-table pass turns the whole batch into hex.
+    """
     offsets, data = _binary_parts(wkb)
-    hexed = pa.StringArray.from_buffers(
-        len(offsets) - 1,
-        pa.py_buffer((offsets * 2).astype(np.int32).tobytes()),
-        pa.py_buffer(_HEX[data].tobytes()),
+    n = len(offsets) - 1
+    flag = (data[offsets[:-1] + 4] | 0x20).astype(np.uint8)
+    flags = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(1), n, [None, pa.py_buffer(flag.tobytes())]
+    ).cast(pa.binary())
+    joined = pc.binary_join_element_wise(
+        pc.binary_slice(wkb, 0, 4),
+        flags,
+        pa.scalar(b"\xe6\x10\x00\x00", pa.binary()),
+        pc.binary_slice(wkb, 5, 1 << 30),
+        pa.scalar(b"", pa.binary()),
     )
-    flag = pc.utf8_slice_codeunits(hexed, 8, 10)
-    for plain, with_srid in _FLAG_WITH_SRID.items():
-        flag = pc.replace_substring(flag, plain, with_srid)
-    return pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(hexed, 0, 8),
-        flag,
-        _SRID_4326_HEX,
-        pc.utf8_slice_codeunits(hexed, 10, 1 << 30),
-        "",
+    new_offsets, new_data = _binary_parts(joined)
+    return pa.StringArray.from_buffers(
+        n,
+        pa.py_buffer((new_offsets * 2).astype(np.int32).tobytes()),
+        pa.py_buffer(_HEX[new_data].tobytes()),
     )
 
 
