@@ -177,6 +177,8 @@ class TileOverview(models.Model):
     zoom = models.PositiveSmallIntegerField()
     fid = models.BigIntegerField()
     geom = gis.GeometryField(srid=TILE_SRID, spatial_index=False, help_text="EPSG:3857.")
+    # A copy of the named feature's attributes: tiles read one table, no join.
+    properties = models.JSONField(default=dict)
 
     def __str__(self) -> str:
         return f"overview z{self.zoom} of version {self.version_id}"

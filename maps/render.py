@@ -70,19 +70,17 @@ class Frame:
 def _rows(layer: dict[str, Any], frame: Frame) -> Any:
     """(geometry in 3857, properties) of a layer in the frame, generalised to one pixel."""
     fields = layer["fields"]
-    pairs = ", ".join(f"%(k{i})s::text, f.properties -> %(k{i})s::text" for i in range(len(fields)))
+    pairs = ", ".join(f"%(k{i})s::text, o.props -> %(k{i})s::text" for i in range(len(fields)))
     props = f"jsonb_build_object({pairs})" if fields else "'{}'::jsonb"
     envelope = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 3857)"
     inner = _GENERALISE.format(
         source=_RAW_SOURCE.format(where=f"AND geom && ST_Transform({envelope}, 4326)")
     )
-    sql = (
-        f"SELECT ST_AsBinary(o.geom), {props} FROM ({inner}) o "
-        "JOIN layers_feature f ON f.version_id = %(v)s AND f.fid = o.fid ORDER BY o.fid"
-    )
+    sql = f"SELECT ST_AsBinary(o.geom), {props} FROM ({inner}) o ORDER BY o.fid"
     params = {
         "v": layer["version_id"],
         "c": frame.res,
+        "tol": frame.res / 2,
         "x0": frame.minx - frame.res * 8,
         "y0": frame.miny - frame.res * 8,
         "x1": frame.maxx + frame.res * 8,

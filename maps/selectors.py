@@ -65,6 +65,8 @@ def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
     query = f"?v={layer['version_id']}"
     if layer["fields"]:
         query += "&fields=" + ",".join(layer["fields"])
+        # Generalised low-zoom tiles only need what colours a feature.
+        query += "&coarse=" + (layer["style"].get("attribute") or "")
     return base + query
 
 

@@ -1,10 +1,12 @@
 """Map pages, vector tiles, TileJSON, search and share links. Thin: access, then a service or selector."""
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -125,8 +127,6 @@ def map_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def basemap_choices() -> dict[str, dict[str, Any]]:
-    from django.conf import settings
-
     return settings.BASEMAPS
 
 
@@ -282,17 +282,43 @@ def share_search(request: HttpRequest, token: str) -> HttpResponse:
 # --- tiles
 
 
-@api_login_required
+# Per process: (session key, layer, v) -> (expiry, version row) of an allowed tile request, so a
+# viewer's burst of tiles pays the tenancy queries once per AUTH_MEMO_SECONDS, not per tile.
+AUTH_MEMO_SECONDS = 30
+_auth_memo: dict[tuple[str, int, str | None], tuple[float, tuple]] = {}
+
+
+def _memo_get(key: tuple[str, int, str | None]) -> tuple | None:
+    hit = _auth_memo.get(key)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def _memo_put(key: tuple[str, int, str | None], row: tuple) -> None:
+    if len(_auth_memo) > 10_000:
+        _auth_memo.clear()
+    _auth_memo[key] = (time.monotonic() + AUTH_MEMO_SECONDS, row)
+
+
 @require_GET
 def layer_tile(request: HttpRequest, layer_id: int, z: int, x: int, y: int) -> HttpResponse:
-    row = tile_version_for(request.user, layer_id, request.GET.get("v"))
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    version = request.GET.get("v")
+    memo_key = (session_key, layer_id, version)
+    # Only explicit versions are memoised: "the current version" may change at any moment.
+    row = _memo_get(memo_key) if session_key and version else None
     if row is None:
-        raise Http404("Not found.")
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": "Authentication required."}, status=401)
+        row = tile_version_for(request.user, layer_id, version)
+        if row is None:
+            raise Http404("Not found.")
+        if session_key and version:
+            _memo_put(memo_key, row)
     return _tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
 
 
-def _fields(request: HttpRequest, schema: list[dict[str, Any]]) -> list[str]:
-    raw = request.GET.get("fields", "")
+def _fields(request: HttpRequest, schema: list[dict[str, Any]], param: str = "fields") -> list[str]:
+    raw = request.GET.get(param, "")
     wanted = [f for f in raw.split(",") if f] if raw else []
     known = {str(f.get("name")) for f in schema}
     unknown = [f for f in wanted if f not in known]
@@ -309,26 +335,28 @@ def _tile_response(
         raise Http404("No such tile.")
     try:
         fields = _fields(request, schema)
+        # `coarse`: the attributes generalised low-zoom tiles keep (default: all of `fields`).
+        coarse = _fields(request, schema, "coarse") if "coarse" in request.GET else fields
     except ValidationError as exc:
         return JsonResponse({"detail": exc.messages[0]}, status=400)
-    key = tiles.tile_key(version_id=version_id, layer_id=layer_id, z=z, x=x, y=y, fields=fields)
-    etag = tiles.etag_for(key)
-    if request.headers.get("If-None-Match") == etag:
+    spec = tiles.TileSpec(
+        version_id=version_id,
+        layer_id=layer_id,
+        z=z,
+        x=x,
+        y=y,
+        fields=tuple(fields),
+        coarse_fields=tuple(coarse),
+        feature_count=feature_count,
+    )
+    if request.headers.get("If-None-Match") == spec.etag:
         response = HttpResponse(status=304)
     else:
-        data = tiles.cached_tile(
-            version_id=version_id,
-            layer_id=layer_id,
-            z=z,
-            x=x,
-            y=y,
-            fields=fields,
-            feature_count=feature_count,
-        )
+        data = tiles.cached_tile(spec)
         response = (
             HttpResponse(data, content_type=tiles.MVT_TYPE) if data else HttpResponse(status=204)
         )
-    response["ETag"] = etag
+    response["ETag"] = spec.etag
     response["Cache-Control"] = TILE_CACHE_CONTROL
     return response
 

@@ -69,7 +69,9 @@ def test_tiles_are_cached_server_side_and_a_new_version_changes_the_key(world, a
     layer = make_parcel_layer(project=world.project_a, n=5)
     old = layer.current_version
     z, x, y = tile_of(-122.3595, 38.4001, 15)
-    key = tiles.tile_key(version_id=old.pk, layer_id=layer.pk, z=z, x=x, y=y, fields=[])
+    key = tiles.TileSpec(
+        version_id=old.pk, layer_id=layer.pk, z=z, x=x, y=y, fields=(), coarse_fields=()
+    ).key
     cache.delete(key)
     first = as_analyst.get(tile_url(layer.pk, z, x, y))
     assert cache.get(key) == first.content
@@ -92,10 +94,10 @@ def test_low_zooms_are_generalised_not_capped(world, as_analyst, settings) -> No
     assert tiles.tile_source(version.pk, z) == "overview"
     assert tiles.tile_source(version.pk, 13) == "raw"
     prepared = decode(as_analyst.get(tile_url(layer.pk, z, x, y, fields="zone")), layer.pk)
-    # ~26 m parcels at z10 (153 m pixels): one cell per occupied pixel, covering the whole area.
+    # ~26 m parcels at z10 (153 m pixels): one cell per occupied 2-pixel cell over the whole area.
     assert 100 < len(prepared) < 12_000 and len(prepared) == len(lazy)
     assert {f["properties"]["zone"] for f in prepared} <= {"R1", "R2", "C", "I"}
-    # At z14 every parcel is drawn as itself.
+    assert sorted(f["id"] for f in prepared) == sorted(f["id"] for f in lazy)
     assert TileOverview.objects.filter(version=version, zoom=12).exists()
     prepare_again = TileOverview.objects.filter(version=version).count()
     tiles.prepare_version(version.pk)
@@ -142,3 +144,27 @@ def test_clients_only_get_tiles_of_published_versions(world, as_town_a) -> None:
     assert LayerVersion.objects.get(pk=newer.pk).published_at is None
     assert as_town_a.get(url + f"?v={newer.pk}").status_code == 404
     assert len(decode(as_town_a.get(url), layer.pk)) == 5
+
+
+def test_generalised_tiles_carry_only_the_coarse_attributes(world, as_analyst) -> None:
+    layer = make_parcel_layer(project=world.project_a, n=12_000, cols=120, step=0.0003)
+    tiles.prepare_version(layer.current_version.pk)
+    low = tile_url(layer.pk, *tile_of(-122.35, 38.41, 10), fields="name,zone", coarse="zone")
+    assert {tuple(f["properties"]) for f in decode(as_analyst.get(low), layer.pk)} == {("zone",)}
+    high = tile_url(layer.pk, *tile_of(-122.3595, 38.4001, 15), fields="name,zone", coarse="zone")
+    features = decode(as_analyst.get(high), layer.pk)
+    assert {tuple(sorted(f["properties"])) for f in features} == {("name", "zone")}
+
+
+def test_an_allowed_tile_is_not_shared_with_another_session(world, as_town_a, as_town_b) -> None:
+    from maps.services import map_publish
+    from tests.map_factories import make_map
+
+    new = make_map(project=world.project_a, by=world.analyst, n=5)
+    version = map_publish(map=new, by=world.analyst, notes="v1")
+    layer = version.definition["layers"][0]
+    url = tile_url(layer["layer_id"], *tile_of(-122.3595, 38.4001, 15), v=str(layer["version_id"]))
+    assert as_town_a.get(url).status_code == 200
+    assert as_town_b.get(url).status_code == 404
+    as_town_a.logout()
+    assert as_town_a.get(url).status_code == 401

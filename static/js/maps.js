@@ -75,6 +75,11 @@
   }
 
   function popupHtml(layer, props) {
+    var popup = layer.style.popup || [];
+    if (popup.length && !popup.some(function (p) { return p.attribute in props; })) {
+      // Low zooms draw merged cells, not features.
+      return '<div class="identify"><strong>' + escapeHtml(layer.title) + "</strong><p>Zoom in to identify features.</p></div>";
+    }
     var rows = (layer.style.popup || []).map(function (p) {
       var v = props[p.attribute];
       return "<tr><th>" + escapeHtml(p.alias) + "</th><td>" + escapeHtml(v === undefined || v === null ? "—" : v) + "</td></tr>";
