@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import F, FloatField, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -61,9 +61,12 @@ def features_page(
     qs = Feature.objects.filter(version=version)
     if q:
         qs = qs.annotate(_text=Cast("properties", TextField())).filter(_text__icontains=q)
-    names = {f["name"] for f in version.schema or []}
-    if sort in names:
-        key = KT(f"properties__{sort}")
+    types = {f["name"]: f["type"] for f in version.schema or []}
+    if sort in types:
+        key: Any = KT(f"properties__{sort}")
+        if types[sort] in ("integer", "real"):
+            # Numbers sort as numbers, not as text ("9" after "29").
+            key = Cast(key, FloatField())
         order = [key.desc(nulls_last=True) if desc else key.asc(nulls_last=True), "fid"]
     else:
         order = [F("fid").desc() if desc else F("fid").asc()]

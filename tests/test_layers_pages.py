@@ -146,3 +146,20 @@ def test_anonymous_users_are_sent_to_login_or_refused(world: Any, layer_a: Layer
 def test_the_upload_page_offers_drag_and_drop_for_analysts(world: Any) -> None:
     page = client_for(world.analyst).get("/projects/zoning-a/layers/upload/").content.decode()
     assert 'id="dropzone"' in page and "multiple" in page and "layers_upload.js" in page
+
+
+def test_the_demo_layers_load_through_the_import_service_and_reload_idempotently(db: None) -> None:
+    from django.conf import settings
+
+    from layers import demo
+    from projects import demo as projects_demo
+
+    projects_demo.load(settings.DEMO_PASSWORD)
+    demo.load()
+    demo.load()
+    names = sorted(Layer.objects.values_list("name", flat=True))
+    assert names == sorted(name for _, name, _ in demo.DEMO_LAYERS)
+    inlets = Layer.objects.get(name="Stormwater inlets")
+    assert inlets.project.slug == "calistoga-stormwater"
+    assert inlets.current_version.feature_count == 80
+    assert inlets.current_version.created_by.username == "analyst"

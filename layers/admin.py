@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from layers.models import ImportJob, Layer, LayerVersion
+
+
+class LayerVersionInline(admin.TabularInline):
+    model = LayerVersion
+    fields = ["number", "source_filename", "feature_count", "geometry_type", "published_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Layer)
+class LayerAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "kind", "current_version", "updated_at"]
+    list_filter = ["kind", "project"]
+    search_fields = ["name", "project__name"]
+    readonly_fields = ["current_version", "created_by", "created_at", "updated_at"]
+    inlines = [LayerVersionInline]
+
+
+@admin.register(LayerVersion)
+class LayerVersionAdmin(admin.ModelAdmin):
+    list_display = [
+        "layer",
+        "number",
+        "feature_count",
+        "geometry_type",
+        "source_srid",
+        "published_at",
+    ]
+    search_fields = ["layer__name", "source_filename"]
+    # Versions are immutable once imported: the admin only shows them.
+    readonly_fields = [f.name for f in LayerVersion._meta.fields]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["original_filename", "project", "status", "progress", "attempts", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
