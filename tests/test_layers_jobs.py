@@ -146,3 +146,41 @@ def test_a_replacement_upload_makes_a_new_version_and_keeps_the_old_one(
     assert layer.current_version.feature_count == 5
     assert Feature.objects.filter(version__number=1, version__layer=layer).count() == 2
     assert AuditEntry.objects.filter(action="layer.replace").exists()
+
+
+def test_two_imports_at_the_same_time_both_complete(
+    world: Any, transactional_db: None, tmp_path: Path
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    paths = []
+    for k in range(2):
+        path = tmp_path / f"many-{k}.geojson"
+        path.write_bytes(
+            d.geojson_bytes(
+                [d.feature(d.point(d.LON + i * 1e-5, d.LAT + k * 1e-3), n=i) for i in range(20000)]
+            )
+        )
+        paths.append(path)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(path: Path) -> None:
+        try:
+            start.wait()
+            d.run_import(world.project_a, path)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(LayerVersion.objects.values_list("feature_count", flat=True)) == [20000, 20000]
+    assert Feature.objects.count() == 40000
