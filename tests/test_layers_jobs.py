@@ -184,3 +184,103 @@ def test_two_imports_at_the_same_time_both_complete(
     assert errors == []
     assert sorted(LayerVersion.objects.values_list("feature_count", flat=True)) == [20000, 20000]
     assert Feature.objects.count() == 40000
+
+
+def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_completes_on_requeue(
+    world: Any, celery_worker: str, settings: Any, tmp_path: Path
+) -> None:
+    """A real worker process is SIGKILLed during COPY; the sweeper hands the job to another worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    import numpy as np
+    import pyarrow as pa
+    import pyogrio
+    import shapely
+    from django.db import connection
+
+    from layers.tasks import layer_import_task
+
+    settings.MEDIA_ROOT = tmp_path
+    n = 300_000
+    rng = np.random.default_rng(1)
+    big = tmp_path / "big.gpkg"
+    pyogrio.write_arrow(
+        pa.table(
+            {
+                "k": pa.array(np.arange(n)),
+                "geometry": pa.array(
+                    shapely.to_wkb(
+                        shapely.points(rng.uniform(-122.4, -122.3, n), rng.uniform(38.3, 38.4, n))
+                    ),
+                    type=pa.binary(),
+                ),
+            }
+        ),
+        str(big),
+        layer="big",
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="Point",
+        crs="EPSG:4326",
+    )
+    job = ImportJob.objects.create(
+        project=world.project_a,
+        upload=_upload("big.gpkg", big.read_bytes()),
+        original_filename="big.gpkg",
+        created_by=world.analyst,
+    )
+    queue = f"test-kill-{uuid.uuid4().hex[:8]}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres:///{connection.settings_dict['NAME']}",
+        CELERY_QUEUE=queue,
+        MEDIA_ROOT=str(tmp_path),
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            queue,
+            "-l",
+            "warning",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        layer_import_task.apply_async(args=[str(job.pk)], queue=queue)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.status == "running" and job.progress > 0.1:
+                break
+            time.sleep(0.05)
+        assert job.status == "running" and job.progress > 0.1
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    time.sleep(0.5)  # PostgreSQL notices the dead backend and rolls its transaction back
+    assert not LayerVersion.objects.exists() and not Feature.objects.exists()
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'layers_feature_p%%'")
+        assert cur.fetchone()[0] == 0
+    ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(hours=2))
+    assert jobs_requeue_stuck() == 1
+    done = _wait(job.pk, timeout=90)
+    assert done.status == "succeeded" and done.attempts == 2
+    assert Feature.objects.count() == n and LayerVersion.objects.get().feature_count == n
