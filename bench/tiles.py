@@ -228,9 +228,14 @@ def free_port() -> int:
 
 
 def start_gunicorn(settings_module: str, workers: int, prefix: str) -> tuple[subprocess.Popen, int]:
+    from django.conf import settings
+
     port = free_port()
+    # Served as in production: DEBUG off, persistent database connections.
     env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module, CACHE_KEY_PREFIX=prefix,
-               DB_CONN_MAX_AGE="600", DEBUG="1", PYTHONPATH=str(ROOT))  # fmt: skip
+               DB_CONN_MAX_AGE="600", DEBUG="0", SECRET_KEY=settings.SECRET_KEY,  # the session signer
+               ALLOWED_HOSTS="localhost", SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0",
+               PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore::UserWarning")  # fmt: skip
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "-b",
          f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"],
@@ -314,8 +319,8 @@ def _hammer(args: tuple) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=3)
     args = parser.parse_args()
 
     from maps.tiles import prepare_version

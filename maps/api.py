@@ -19,7 +19,7 @@ from maps.services import (
     schema_fields,
 )
 from maps.views import api_login_required, draft_preview
-from projects.access import get_object_for
+from projects.access import get_object_for, signed_in
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def api_map(request: HttpRequest, pk: int) -> HttpResponse:
             data = _body(request)
             map_update(
                 map=map_,
-                by=request.user,
+                by=signed_in(request),
                 title=data.get("title"),
                 description=data.get("description"),
                 basemap=data.get("basemap"),
@@ -98,7 +98,7 @@ def api_map_layers(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         data = _body(request)
         layer = get_object_for(request.user, Layer, pk=data.get("layer_id") or 0)
-        map_layer_add(map=map_, layer=layer, by=request.user)
+        map_layer_add(map=map_, layer=layer, by=signed_in(request))
     except (PermissionDenied, ValidationError) as exc:
         return _error(exc)
     return JsonResponse(map_state(map_), status=201)
@@ -112,7 +112,7 @@ def api_map_order(request: HttpRequest, pk: int) -> HttpResponse:
         order = _body(request).get("order")
         if not isinstance(order, list) or not all(isinstance(i, int) for i in order):
             raise ValidationError("The order must be a list of map layer ids.")
-        map_layers_reorder(map=map_, order=order, by=request.user)
+        map_layers_reorder(map=map_, order=order, by=signed_in(request))
     except (PermissionDenied, ValidationError) as exc:
         return _error(exc)
     return JsonResponse(map_state(map_))
@@ -128,12 +128,12 @@ def api_map_layer(request: HttpRequest, pk: int) -> HttpResponse:
     )
     try:
         if request.method == "DELETE":
-            map_layer_remove(map_layer=map_layer, by=request.user)
+            map_layer_remove(map_layer=map_layer, by=signed_in(request))
         else:
             data = _body(request)
             map_layer_update(
                 map_layer=map_layer,
-                by=request.user,
+                by=signed_in(request),
                 title=data.get("title"),
                 visible=data.get("visible"),
                 opacity=data.get("opacity"),

@@ -4,7 +4,7 @@ Uses the demo layers of the town's first project when the layers demo made some;
 generates a small parcel layer inside the town's boundary so the viewer has something to show.
 """
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 
 from layers.models import Layer, LayerVersion
@@ -26,7 +26,7 @@ PARCEL_SCHEMA = [
 ]
 
 
-def _generated_layer(project: Project, by: object) -> Layer:
+def _generated_layer(project: Project, by: User) -> Layer:
     """A grid of parcels inside the client's boundary (about 1,600 features)."""
     layer, _ = Layer.objects.get_or_create(
         project=project, name="Demo parcels", defaults={"created_by": by}
@@ -42,7 +42,9 @@ def _generated_layer(project: Project, by: object) -> Layer:
         schema=PARCEL_SCHEMA,
         created_by=by,
     )
-    w, s, e, n = project.agreement.client.boundary.extent
+    boundary = project.agreement.client.boundary
+    assert boundary is not None  # load() only generates inside a boundary
+    w, s, e, n = boundary.extent
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO layers_feature (version_id, fid, geom, properties) "
@@ -77,7 +79,7 @@ def _style_for(version: LayerVersion) -> dict:
 
 @transaction.atomic
 def load() -> None:
-    analyst = get_user_model().objects.filter(username="analyst").first()
+    analyst = User.objects.filter(username="analyst").first()
     if analyst is None:
         return
     for slug, title in DEMO_MAPS:
@@ -93,13 +95,15 @@ def load() -> None:
             continue
         new = map_create(project=project, title=title, by=analyst)
         for layer in layers[:4]:
+            version = layer.current_version
+            assert version is not None  # filtered above
             added = map_layer_add(map=new, layer=layer, by=analyst)
             map_layer_update(
                 map_layer=MapLayer.objects.select_related("map__project__agreement").get(
                     pk=added.pk
                 ),
                 by=analyst,
-                style=_style_for(layer.current_version),
+                style=_style_for(version),
             )
-            prepare_version(layer.current_version.pk)
+            prepare_version(version.pk)
         map_publish(map=new, by=analyst, notes="Demo release: styled and published to the town.")

@@ -127,7 +127,7 @@ class ShareLinkQuerySet(TenantQuerySet["ShareLink"]):
         return Q(pk__in=[])  # links are made and revoked by the provider's staff
 
     def active(self) -> "ShareLinkQuerySet":
-        return self.filter(revoked_at__isnull=True).filter(  # type: ignore[return-value]
+        return self.filter(revoked_at__isnull=True).filter(
             Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
         )
 

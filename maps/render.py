@@ -237,8 +237,8 @@ def render_export(
             draw.text((map_w + 40, y), entry["label"] or layer["title"], fill=(29, 39, 51, 255), font=small)  # fmt: skip
             y += 18
         y += 6
-    basemap = settings.BASEMAPS.get(definition["basemap"], {})
-    credit = "SharedGIS" + (f" · {basemap['attribution'].replace('&copy;', '©')}" if basemap.get("attribution") else "")  # fmt: skip
+    attribution = str(settings.BASEMAPS.get(definition["basemap"], {}).get("attribution", ""))
+    credit = "SharedGIS" + (" · " + attribution.replace("&copy;", "©") if attribution else "")
     stamp = (when or date.today()).isoformat()
     draw.text((16, height - foot_h + 7), credit, fill=(91, 103, 118, 255), font=small)
     draw.text((width - 16, height - foot_h + 7), stamp, fill=(91, 103, 118, 255), font=small, anchor="ra")  # fmt: skip
@@ -251,10 +251,14 @@ def png_bytes(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(definition: dict[str, Any], **kw: Any) -> bytes:
+def render_pdf(
+    definition: dict[str, Any], *, bbox: list[float] | None, visible: set[int] | None
+) -> bytes:
     from weasyprint import HTML
 
-    image = png_bytes(render_export(definition, width=1600, height=1060, **kw))
+    image = png_bytes(
+        render_export(definition, bbox=bbox, visible=visible, width=1600, height=1060)
+    )
     data = base64.b64encode(image).decode()
     html = (
         "<html><head><style>@page { size: A4 landscape; margin: 10mm } "

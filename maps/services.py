@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -21,7 +21,7 @@ from projects.models import Deliverable, Project
 from projects.services import deliverable_transition
 
 
-def _require_provider(user: AbstractBaseUser, project: Project) -> None:
+def _require_provider(user: User, project: Project) -> None:
     if project.agreement.provider_id not in scope_for(user).provider_ids:
         raise PermissionDenied("Only the provider's staff can change maps.")
 
@@ -42,7 +42,7 @@ def schema_fields(version: LayerVersion | None) -> dict[str, str]:
 
 
 def map_create(
-    *, project: Project, title: str, by: AbstractBaseUser, description: str = "", basemap: str = ""
+    *, project: Project, title: str, by: User, description: str = "", basemap: str = ""
 ) -> Map:
     _require_provider(by, project)
     title = title.strip()
@@ -69,7 +69,7 @@ def map_create(
 def map_update(
     *,
     map: Map,
-    by: AbstractBaseUser,
+    by: User,
     title: str | None = None,
     description: str | None = None,
     basemap: str | None = None,
@@ -104,7 +104,7 @@ def map_update(
     return map
 
 
-def map_layer_add(*, map: Map, layer: Layer, by: AbstractBaseUser) -> MapLayer:
+def map_layer_add(*, map: Map, layer: Layer, by: User) -> MapLayer:
     _require_provider(by, map.project)
     if layer.project_id != map.project_id:
         raise ValidationError("A map can only use its own project's layers.")
@@ -134,7 +134,7 @@ def map_layer_add(*, map: Map, layer: Layer, by: AbstractBaseUser) -> MapLayer:
 def map_layer_update(
     *,
     map_layer: MapLayer,
-    by: AbstractBaseUser,
+    by: User,
     title: str | None = None,
     visible: bool | None = None,
     opacity: float | None = None,
@@ -169,7 +169,7 @@ def map_layer_update(
     return map_layer
 
 
-def map_layer_remove(*, map_layer: MapLayer, by: AbstractBaseUser) -> None:
+def map_layer_remove(*, map_layer: MapLayer, by: User) -> None:
     _require_provider(by, map_layer.map.project)
     with transaction.atomic():
         audit_record(
@@ -182,7 +182,7 @@ def map_layer_remove(*, map_layer: MapLayer, by: AbstractBaseUser) -> None:
         map_layer.delete()
 
 
-def map_layers_reorder(*, map: Map, order: list[int], by: AbstractBaseUser) -> None:
+def map_layers_reorder(*, map: Map, order: list[int], by: User) -> None:
     """`order` lists the map's MapLayer ids bottom to top."""
     _require_provider(by, map.project)
     ids = set(map.map_layers.values_list("pk", flat=True))
@@ -241,7 +241,7 @@ def map_definition(map: Map) -> tuple[dict[str, Any], list[LayerVersion]]:
     return definition, pinned
 
 
-def map_publish(*, map: Map, by: AbstractBaseUser, notes: str) -> MapVersion:
+def map_publish(*, map: Map, by: User, notes: str) -> MapVersion:
     """Freeze the map and its layers' current data as the next version, visible to the client."""
     with transaction.atomic():
         locked = Map.objects.select_for_update().select_related("project__agreement").get(pk=map.pk)
@@ -285,9 +285,7 @@ def _notify(agency_id: int, subject: str, body: str, url: str) -> None:
     notify_agency(agency_id=agency_id, kind="map_published", subject=subject, body=body, url=url)
 
 
-def map_version_attach(
-    *, version: MapVersion, deliverable: Deliverable, by: AbstractBaseUser
-) -> MapVersion:
+def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: User) -> MapVersion:
     """Attach a published version to a deliverable of the same project; it moves to delivered."""
     _require_provider(by, version.map.project)
     if deliverable.project_id != version.map.project_id:
@@ -315,9 +313,7 @@ def map_version_attach(
     return version
 
 
-def share_link_create(
-    *, version: MapVersion, by: AbstractBaseUser, expires_at: datetime | None
-) -> ShareLink:
+def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | None) -> ShareLink:
     _require_provider(by, version.map.project)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("The expiry must be in the future.")
@@ -334,7 +330,7 @@ def share_link_create(
     return link
 
 
-def share_link_revoke(*, link: ShareLink, by: AbstractBaseUser) -> ShareLink:
+def share_link_revoke(*, link: ShareLink, by: User) -> ShareLink:
     _require_provider(by, link.version.map.project)
     with transaction.atomic():
         link.revoked_at = link.revoked_at or timezone.now()

@@ -128,7 +128,8 @@ def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
             for c in categories
             if isinstance(c, dict)
         ]
-        other = style.get("other") if isinstance(style.get("other"), dict) else {}
+        other = style.get("other")
+        other = other if isinstance(other, dict) else {}
         clean["other"] = {
             "color": _color(other.get("color", OTHER_COLOR), "“Other” colour"),
             "label": str(other.get("label") or "Other")[:100],

@@ -11,6 +11,7 @@ Tiles of an immutable LayerVersion never change, so the cache and ETag key on th
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -116,9 +117,9 @@ def _props_sql(fields: Sequence[str], column: str) -> tuple[str, dict[str, str]]
 
 def tile_sql(
     *, version_id: int, layer_id: int, z: int, x: int, y: int, fields: Sequence[str], source: str
-) -> tuple[str, dict[str, object]]:
+) -> tuple[str, dict[str, Any]]:
     """The SQL of one tile; `source` is "raw", "overview" (prepared) or "generalise" (on the fly)."""
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "v": version_id,
         "z": z,
         "x": x,

@@ -13,11 +13,6 @@ urlpatterns = [
     path("maps/versions/<int:pk>/thumbnail.png", views.version_thumbnail, name="thumbnail"),
     path("maps/versions/<int:pk>/export.<str:fmt>", views.version_export, name="export"),
     path("maps/versions/<int:pk>/search/", views.version_search, name="search"),
-    path(
-        "maps/versions/<int:pk>/layers/<int:key>/download/",
-        views.version_download,
-        name="download",
-    ),
     path("maps/versions/<int:pk>/attach/", views.version_attach, name="attach"),
     path("maps/versions/<int:pk>/share/", views.share_create, name="share-create"),
     path("maps/share-links/<int:pk>/revoke/", views.share_revoke, name="share-revoke"),

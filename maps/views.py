@@ -39,7 +39,7 @@ from maps.services import (
     share_link_create,
     share_link_revoke,
 )
-from projects.access import get_object_for
+from projects.access import get_object_for, signed_in
 from projects.models import Deliverable, Project
 
 TILE_CACHE_CONTROL = "private, max-age=3600"
@@ -77,7 +77,9 @@ def map_list(request: HttpRequest) -> HttpResponse:
 def map_new(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_for(request.user, Project.objects.select_related("agreement"), slug=slug)
     try:
-        new = map_create(project=project, title=request.POST.get("title", ""), by=request.user)
+        new = map_create(
+            project=project, title=request.POST.get("title", ""), by=signed_in(request)
+        )
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("projects:project", slug=slug)
@@ -136,7 +138,7 @@ def map_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
     map_ = get_object_for(request.user, Map.objects.select_related("project__agreement"), pk=pk)
     staff_only(request, map_.project)
     try:
-        version = map_publish(map=map_, by=request.user, notes=request.POST.get("notes", ""))
+        version = map_publish(map=map_, by=signed_in(request), notes=request.POST.get("notes", ""))
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("maps:edit", pk=pk)
@@ -165,15 +167,34 @@ def version_view(request: HttpRequest, pk: int) -> HttpResponse:
         "versions": version.map.versions.all(),
         "is_provider": provider,
         "config": viewer_config(version.definition, urls=_version_urls(version)),
-        "downloads": [
-            (layer["title"], reverse("maps:download", args=[version.pk, layer["key"]]))
-            for layer in version.definition["layers"]
-        ],
+        "downloads": version_downloads(version),
     }
     if provider:
         context["deliverables"] = Deliverable.objects.filter(project=project)
         context["share_links"] = version.share_links.all()
     return render(request, "maps/viewer.html", context)
+
+
+def version_downloads(version: MapVersion) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(layer title, [(format label, URL)]) of each pinned layer version, served by layers/."""
+    from layers.exports import FORMATS
+
+    numbers = dict(version.layer_versions.values_list("pk", "number"))
+    return [
+        (
+            layer["title"],
+            [
+                (
+                    label,
+                    reverse("layers:download", args=[layer["layer_id"], fmt])
+                    + f"?version={numbers[layer['version_id']]}",
+                )
+                for fmt, (_driver, _ext, _media, label) in FORMATS.items()
+            ],
+        )
+        for layer in version.definition["layers"]
+        if layer["version_id"] in numbers
+    ]
 
 
 @login_required
@@ -187,7 +208,7 @@ def version_attach(request: HttpRequest, pk: int) -> HttpResponse:
         deliverable = get_object_for(
             request.user, Deliverable, pk=request.POST.get("deliverable") or 0
         )
-        map_version_attach(version=version, deliverable=deliverable, by=request.user)
+        map_version_attach(version=version, deliverable=deliverable, by=signed_in(request))
     except Http404:
         messages.error(request, "Choose a deliverable of this project.")
     except (PermissionDenied, ValidationError) as exc:
@@ -207,7 +228,7 @@ def share_create(request: HttpRequest, pk: int) -> HttpResponse:
     days = request.POST.get("days", "30")
     try:
         expires = timezone.now() + timedelta(days=int(days)) if days else None
-        share_link_create(version=version, by=request.user, expires_at=expires)
+        share_link_create(version=version, by=signed_in(request), expires_at=expires)
     except ValueError:
         messages.error(request, "The expiry must be a number of days.")
     except (PermissionDenied, ValidationError) as exc:
@@ -222,7 +243,7 @@ def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, ShareLink.objects.select_related("version__map__project__agreement"), pk=pk
     )
     try:
-        share_link_revoke(link=link, by=request.user)
+        share_link_revoke(link=link, by=signed_in(request))
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     return redirect("maps:version", pk=link.version_id)
@@ -491,16 +512,18 @@ def export_response(request: HttpRequest, version: MapVersion, fmt: str) -> Http
         raise Http404("Exports are PNG or PDF.")
     keys = request.GET.get("layers")
     visible = {int(k) for k in keys.split(",") if k.isdigit()} if keys is not None else None
-    options = {"bbox": _bbox(request), "visible": visible}
+    bbox = _bbox(request)
     name = f"{slugify(version.map.title) or 'map'}-v{version.number}"
     if fmt == "pdf":
-        response = HttpResponse(render_pdf(version.definition, **options), "application/pdf")
+        pdf = render_pdf(version.definition, bbox=bbox, visible=visible)
+        response = HttpResponse(pdf, content_type="application/pdf")
     else:
         image = render_export(
             version.definition,
+            bbox=bbox,
+            visible=visible,
             width=_int(request, "width", 1200),
             height=_int(request, "height", 800),
-            **options,
         )
         response = HttpResponse(png_bytes(image), content_type="image/png")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
@@ -531,20 +554,3 @@ def version_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(bytes(data), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"
     return response
-
-
-@login_required
-@require_GET
-def version_download(request: HttpRequest, pk: int, key: int) -> HttpResponse:
-    from maps.downloads import DOWNLOAD_FORMATS, layer_export
-
-    version = get_object_for(request.user, MapVersion.objects.select_related("map"), pk=pk)
-    layer = next((x for x in version.definition["layers"] if x["key"] == key), None)
-    fmt = request.GET.get("format", "gpkg")
-    if layer is None:
-        raise Http404("Not found.")
-    if fmt not in DOWNLOAD_FORMATS:
-        return HttpResponse(
-            f"Unknown format; choose one of {', '.join(DOWNLOAD_FORMATS)}.", status=400
-        )
-    return layer_export(layer, fmt, f"{slugify(layer['title']) or 'layer'}-v{version.number}")

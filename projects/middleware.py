@@ -34,7 +34,7 @@ class ViewAsMiddleware:
                 request.session.pop(SESSION_KEY, None)
             else:
                 request.view_as = agency  # type: ignore[attr-defined]
-                request.user._sharedgis_scope = Scope(  # type: ignore[union-attr]
+                request.user._sharedgis_scope = Scope(  # type: ignore[attr-defined]
                     provider_roles={}, client_roles={agency.pk: "viewer"}
                 )
                 allowed = {reverse("maps:view-as-stop"), reverse("logout")}

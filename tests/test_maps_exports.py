@@ -96,20 +96,19 @@ def test_search_patterns_are_literal(version, as_town_a) -> None:
     assert as_town_a.get(url + "?q=_").json()["results"] == []
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_pinned_layer_downloads_as_geojson_and_geopackage(world) -> None:
-    # ogr2ogr reads PostGIS over its own connection: the data must be committed.
+def test_the_viewer_offers_downloads_of_the_pinned_layer_version(world, version) -> None:
     from tests.conftest import client_for
+    from tests.map_factories import add_parcels, make_layer_version
 
-    version = make_published_map(project=world.project_a, by=world.analyst, n=40)[1]
-    as_town_a = client_for(world.manager_a)
-    key = version.definition["layers"][0]["key"]
-    url = reverse("maps:download", args=[version.pk, key])
-    response = as_town_a.get(url + "?format=geojson")
+    layer = version.layer_versions.get().layer
+    newer = make_layer_version(layer=layer)  # a later import must not change the download
+    add_parcels(newer, n=2)
+    page = client_for(world.manager_a).get(reverse("maps:version", args=[version.pk]))
+    links = [u for u in page.context["downloads"][0][1]]
+    geojson = next(url for label, url in links if label == "GeoJSON")
+    assert geojson.endswith("?version=1")
+    response = client_for(world.manager_a).get(geojson)
     assert response.status_code == 200
     data = json.loads(b"".join(response.streaming_content))
     assert len(data["features"]) == 40
-    assert {"zone", "value", "name"} <= set(data["features"][0]["properties"])
-    gpkg = as_town_a.get(url + "?format=gpkg")
-    assert b"".join(gpkg.streaming_content)[:15] == b"SQLite format 3"
-    assert as_town_a.get(url + "?format=dwg").status_code == 400
+    assert client_for(world.manager_b).get(geojson).status_code == 404
