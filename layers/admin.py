@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 
 from layers.models import ImportJob, Layer, LayerVersion
+from layers.services import layer_delete
 
 
 class LayerVersionInline(admin.TabularInline):
@@ -19,6 +22,14 @@ class LayerAdmin(admin.ModelAdmin):
     search_fields = ["name", "project__name"]
     readonly_fields = ["current_version", "created_by", "created_at", "updated_at"]
     inlines = [LayerVersionInline]
+
+    def delete_model(self, request: Any, obj: Layer) -> None:
+        # Through the service: drops the version partitions and writes the audit row.
+        layer_delete(layer=obj, by=request.user)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for layer in queryset:
+            layer_delete(layer=layer, by=request.user)
 
 
 @admin.register(LayerVersion)

@@ -256,7 +256,7 @@ def _fast_points(
         stats.dropped_empty += int((~keep).sum())
         xy = xy[keep]
     if len(xy) == 0:
-        return encode.point_ewkb_hex(xy), keep
+        return encode.point_ewkb(xy), keep
     raw_bounds = np.array([*xy.min(axis=0), *xy.max(axis=0)])
     if transformer is None:
         _check_lonlat(raw_bounds, crs_label)
@@ -269,7 +269,7 @@ def _fast_points(
         raise _out_of_area(raw_bounds, crs_label)
     stats.types.add(0)
     _update_bounds(stats, bounds)
-    return encode.point_ewkb_hex(xy), keep
+    return encode.point_ewkb(xy), keep
 
 
 def _prepare_geometries(
@@ -290,7 +290,7 @@ def _prepare_geometries(
         stats.dropped_empty += int((~keep).sum())
         geoms = geoms[keep]
     if len(geoms) == 0:
-        return pa.array([], type=pa.string()), keep
+        return pa.array([], type=pa.binary()), keep
     if drop_z:
         geoms = shapely.force_2d(geoms)
         changed = True
@@ -332,9 +332,9 @@ def _prepare_geometries(
     if not changed and encode.is_little_endian_wkb(wkb):
         # Unchanged geometries keep their source bytes: no re-encoding.
         source = wkb if keep.all() else wkb.filter(pa.array(keep))
-        return encode.ewkb_hex(source), keep
+        return encode.ewkb(source), keep
     out = pa.array(shapely.to_wkb(geoms, flavor="iso", output_dimension=4), type=pa.binary())
-    return encode.ewkb_hex(out), keep
+    return encode.ewkb(out), keep
 
 
 def _check_lonlat(bounds: np.ndarray, crs_label: str) -> None:
@@ -466,7 +466,9 @@ def load_layer(
             ]
             raw_cursor = cursor.cursor if hasattr(cursor, "cursor") else cursor
             with (
-                raw_cursor.copy(f"COPY {table} (fid, geom, properties) FROM STDIN") as copy,
+                raw_cursor.copy(
+                    f"COPY {table} (fid, geom, properties) FROM STDIN (FORMAT BINARY)"
+                ) as copy,
                 _Sender(copy) as send,
             ):
 
@@ -485,8 +487,9 @@ def load_layer(
                         batch = batch.filter(pa.array(keep))
                         fids = fids[keep]
                     local.count = len(hexes)
-                    return copy_payload(fids, hexes, *properties_json(batch, fields)), local
+                    return copy_payload(fids, hexes, properties_json(batch, fields)[0]), local
 
+                send(memoryview(encode.COPY_SIGNATURE))
                 fid = 0
                 for batch in reader:
                     payload, local = encode_batch(batch, fid)
