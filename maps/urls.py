@@ -13,6 +13,7 @@ urlpatterns = [
     path("maps/versions/<int:pk>/thumbnail.png", views.version_thumbnail, name="thumbnail"),
     path("maps/versions/<int:pk>/export.<str:fmt>", views.version_export, name="export"),
     path("maps/versions/<int:pk>/search/", views.version_search, name="search"),
+    path("maps/versions/<int:pk>/labels/", views.version_labels, name="labels"),
     path("maps/versions/<int:pk>/attach/", views.version_attach, name="attach"),
     path("maps/versions/<int:pk>/share/", views.share_create, name="share-create"),
     path("maps/share-links/<int:pk>/revoke/", views.share_revoke, name="share-revoke"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("maps/view-as/stop/", view_as.view_as_stop, name="view-as-stop"),
     path("share/<str:token>/", views.share_view, name="share"),
     path("share/<str:token>/search/", views.share_search, name="share-search"),
+    path("share/<str:token>/labels/", views.share_labels, name="share-labels"),
     path("share/<str:token>/export.<str:fmt>", views.share_export, name="share-export"),
     path(
         "share/<str:token>/tiles/<int:layer_id>/<int:z>/<int:x>/<int:y>.pbf",

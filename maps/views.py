@@ -149,6 +149,7 @@ def map_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _version_urls(version: MapVersion) -> dict[str, str]:
     return {
         "search": reverse("maps:search", args=[version.pk]),
+        "labels": reverse("maps:labels", args=[version.pk]),
         "export_png": reverse("maps:export", args=[version.pk, "png"]),
         "export_pdf": reverse("maps:export", args=[version.pk, "pdf"]),
     }
@@ -263,7 +264,10 @@ def active_link(token: str) -> ShareLink:
 def share_view(request: HttpRequest, token: str) -> HttpResponse:
     link = active_link(token)
     version = link.version
-    urls = {"search": reverse("maps:share-search", args=[token])}
+    urls = {
+        "search": reverse("maps:share-search", args=[token]),
+        "labels": reverse("maps:share-labels", args=[token]),
+    }
     response = render(
         request,
         "maps/share.html",
@@ -471,6 +475,41 @@ def search_version(version: MapVersion, query: str) -> dict[str, Any]:
                 }
             )
     return {"results": results}
+
+
+LABEL_LIMIT = 300  # per request: more labels than this would not be legible in one view
+
+
+def labels_for(version: MapVersion, request: HttpRequest) -> dict[str, Any]:
+    """Label points of one layer in a bounding box, larger features first."""
+    key = request.GET.get("layer", "")
+    layer = next((x for x in version.definition["layers"] if str(x["key"]) == key), None)
+    label = (layer or {}).get("style", {}).get("label")
+    bbox = _bbox(request)
+    if layer is None or not label or bbox is None:
+        return {"labels": []}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_X(p), ST_Y(p), t FROM (SELECT ST_PointOnSurface(ST_Force2D(geom)) AS p, "
+            "properties ->> %(a)s AS t, ST_Area(geom) AS area FROM layers_feature "
+            "WHERE version_id = %(v)s::bigint AND properties ? %(a)s "
+            "AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)) q "
+            "WHERE t <> '' ORDER BY area DESC LIMIT %(limit)s",
+            {"a": label["attribute"], "v": layer["version_id"], "w": bbox[0], "s": bbox[1],
+             "e": bbox[2], "n": bbox[3], "limit": LABEL_LIMIT},
+        )  # fmt: skip
+        rows = cur.fetchall()
+    return {"labels": [[round(x, 6), round(y, 6), text] for x, y, text in rows]}
+
+
+@api_login_required
+@require_GET
+def version_labels(request: HttpRequest, pk: int) -> HttpResponse:
+    return JsonResponse(labels_for(get_object_for(request.user, MapVersion, pk=pk), request))
+
+
+def share_labels(request: HttpRequest, token: str) -> HttpResponse:
+    return JsonResponse(labels_for(active_link(token).version, request))
 
 
 @api_login_required

@@ -112,3 +112,25 @@ def test_the_viewer_offers_downloads_of_the_pinned_layer_version(world, version)
     data = json.loads(b"".join(response.streaming_content))
     assert len(data["features"]) == 40
     assert client_for(world.manager_b).get(geojson).status_code == 404
+
+
+def test_labels_come_from_the_label_attribute_within_the_view(world, as_town_a, as_town_b) -> None:
+    from maps.models import MapLayer
+    from maps.services import map_layer_update, map_publish
+    from tests.map_factories import make_map
+
+    new = make_map(project=world.project_a, by=world.analyst, n=20)
+    map_layer_update(
+        map_layer=MapLayer.objects.get(map=new),
+        by=world.analyst,
+        style={"type": "single", "label": {"attribute": "name", "min_zoom": 15}},
+    )
+    version = map_publish(map=new, by=world.analyst, notes="")
+    key = version.definition["layers"][0]["key"]
+    url = reverse("maps:labels", args=[version.pk]) + f"?layer={key}"
+    # Parcels 0 and 1 only (the first two of the first row).
+    labels = as_town_a.get(url + "&bbox=-122.3601,38.3999,-122.3594,38.4004").json()["labels"]
+    assert sorted(text for _x, _y, text in labels) == ["Parcel 0", "Parcel 1"]
+    assert all(-122.3601 < x < -122.3594 and 38.3999 < y < 38.4004 for x, y, _t in labels)
+    assert as_town_b.get(url + "&bbox=-123,38,-122,39").status_code == 404
+    assert as_town_a.get(url + "&bbox=nonsense").json() == {"labels": []}

@@ -24,6 +24,7 @@ def read_routes(version: MapVersion) -> list[str]:
         reverse("maps:thumbnail", args=[version.pk]),
         reverse("maps:export", args=[version.pk, "png"]) + "?width=400&height=300",
         reverse("maps:search", args=[version.pk]) + "?q=Parcel",
+        reverse("maps:labels", args=[version.pk]) + "?layer=1&bbox=-123,38,-122,39",
         reverse("maps:tilejson", args=[layer["layer_id"]]),
         reverse("maps:tile", args=[layer["layer_id"], *tile_of(-122.3595, 38.4001, 15)])
         + f"?v={layer['version_id']}",
@@ -96,13 +97,13 @@ def test_town_b_searching_town_a_gets_nothing(world: World, published) -> None:
 
 
 def test_anonymous_visitors_are_sent_to_login_or_refused(world: World, published, client) -> None:
-    pages = read_routes(published)[:5]
+    pages = read_routes(published)[:6]
     for url in pages:
-        if "search" in url:
+        if "search" in url or "labels" in url:
             assert client.get(url).status_code == 401, url
             continue
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
-    for url in read_routes(published)[5:]:
+    for url in read_routes(published)[6:]:
         assert client.get(url).status_code == 401, url
     assert client.get(reverse("maps:api-map", args=[published.map_id])).status_code == 401

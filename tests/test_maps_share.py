@@ -31,6 +31,7 @@ def share_routes(link: ShareLink) -> list[str]:
         )
         + f"?v={layer['version_id']}",
         reverse("maps:share-search", args=[link.token]) + "?q=Parcel",
+        reverse("maps:share-labels", args=[link.token]) + "?layer=1&bbox=-123,38,-122,39",
         reverse("maps:share-export", args=[link.token, "png"]) + "?width=400&height=300",
     ]
 

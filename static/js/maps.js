@@ -204,6 +204,30 @@
     }
     map.on("moveend", updateHash);
 
+    // labels: text at each feature's point on surface, fetched for the view at the label's zooms
+    var labelGroups = {};
+    function refreshLabels() {
+      if (!config.urls.labels) { return; }
+      var b = map.getBounds(), z = map.getZoom();
+      config.layers.forEach(function (l) {
+        var label = l.style.label;
+        if (!label) { return; }
+        if (labelGroups[l.key]) { map.removeLayer(labelGroups[l.key]); delete labelGroups[l.key]; }
+        if (z < label.min_zoom || z < l.style.min_zoom || z > l.style.max_zoom || !map.hasLayer(grids[l.key])) { return; }
+        var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",");
+        fetch(config.urls.labels + "?layer=" + l.key + "&bbox=" + bbox, { credentials: "same-origin" })
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            if (labelGroups[l.key]) { map.removeLayer(labelGroups[l.key]); }
+            labelGroups[l.key] = L.layerGroup(data.labels.map(function (p) {
+              return L.marker([p[1], p[0]], { interactive: false, keyboard: false,
+                icon: L.divIcon({ className: "map-label", html: "<span>" + escapeHtml(p[2]) + "</span>", iconSize: null }) });
+            })).addTo(map);
+          });
+      });
+    }
+    map.on("moveend", refreshLabels);
+
     // legend and toggles
     var list = document.getElementById("layer-list");
     if (list) {
@@ -215,6 +239,7 @@
         var key = +e.target.dataset.key;
         if (e.target.checked) { grids[key].addTo(map); } else { map.removeLayer(grids[key]); }
         updateHash();
+        refreshLabels();
       });
     }
 
@@ -270,6 +295,7 @@
       });
     }
     updateHash();
+    refreshLabels();
     window.sharedgisMap = map;
     return { map: map, grids: grids };
   }
