@@ -1,4 +1,4 @@
-"""Arrow batch → PostgreSQL COPY text, vectorised: no Python work per feature on the common path."""
+"""Arrow batch → PostgreSQL binary COPY rows, vectorised: no Python work per feature on the common path."""
 
 import json
 from dataclasses import dataclass
@@ -44,9 +44,8 @@ def _python_json(column: pa.Array) -> pa.Array:
     return pa.array([dump(v) for v in column.to_pylist()], type=pa.string())
 
 
-def _json_values(column: pa.Array, kind: str) -> tuple[pa.Array, bool]:
-    """Each value as JSON text (nulls as `null`), and whether the text holds backslashes."""
-    escaped = False
+def _json_values(column: pa.Array, kind: str) -> pa.Array:
+    """Each value as JSON text; nulls as `null`."""
     if kind == "integer":
         out = pc.cast(column, pa.string())
     elif kind == "real":
@@ -59,34 +58,26 @@ def _json_values(column: pa.Array, kind: str) -> tuple[pa.Array, bool]:
         # Most text needs no escaping at all: one scan decides, the rewrites run only if needed.
         if kind == "string" and pc.any(pc.match_substring_regex(text, r'[\x00-\x1f"\\]')).as_py():
             if pc.any(pc.match_substring_regex(text, r"[\x00-\x1f]")).as_py():
-                return _python_json(text), True
+                return _python_json(text)
             text = pc.replace_substring(text, "\\", "\\\\")
             text = pc.replace_substring(text, '"', '\\"')
-            escaped = True
         out = pc.binary_join_element_wise('"', text, '"', "")
     else:
-        return _python_json(column), True
-    return pc.fill_null(out, "null"), escaped
+        return _python_json(column)
+    return pc.fill_null(out, "null")
 
 
-def properties_json(batch: pa.RecordBatch, fields: list[Field]) -> tuple[pa.Array, bool]:
-    """One JSON object per row, built column-wise with Arrow string kernels.
-
-    Also says whether any backslash may occur (COPY text then needs them doubled).
-    """
+def properties_json(batch: pa.RecordBatch, fields: list[Field]) -> pa.Array:
+    """One JSON object per row, built column-wise with Arrow string kernels."""
     if not fields:
-        return pa.array(["{}"] * batch.num_rows, type=pa.string()), False
+        return pa.array(["{}"] * batch.num_rows, type=pa.string())
     parts: list[object] = []
-    any_escaped = False
     for i, field in enumerate(fields):
         key = json.dumps(field.name, ensure_ascii=False)
-        any_escaped = any_escaped or "\\" in key
         parts.append(("{" if i == 0 else ",") + key + ":")
-        values, escaped = _json_values(batch.column(field.name), field.type)
-        any_escaped = any_escaped or escaped
-        parts.append(values)
+        parts.append(_json_values(batch.column(field.name), field.type))
     parts.append("}")
-    return pc.binary_join_element_wise(*parts, ""), any_escaped
+    return pc.binary_join_element_wise(*parts, "")
 
 
 # PostgreSQL binary COPY: signature, flags, header extension; then rows; the trailer is psycopg's.

@@ -27,8 +27,8 @@ from layers.ingest.encode import Field, copy_payload, field_type, properties_jso
 from layers.ingest.errors import ImportFailed
 
 STORAGE_SRID = 4326
-# Rows per Arrow batch: small enough that peak memory stays flat whatever the file size.
-POINT_BATCH_SIZE = 16384
+# Rows per Arrow batch: small enough that peak memory stays flat whatever the file size
+# (16,384 points peaked at 320 MB RSS, 8,192 at 267 MB, at the same speed).
 BATCH_SIZE = 8192
 CSV_OPEN_OPTIONS = {
     "X_POSSIBLE_NAMES": "lon,long,lng,longitude,x,easting,point_x,xcoord,x_coord",
@@ -279,7 +279,7 @@ def _prepare_geometries(
     drop_z: bool,
     stats: _Stats,
 ) -> tuple[pa.Array, np.ndarray]:
-    """Hex EWKB (SRID 4326) of one batch ready for COPY, and the mask of the rows kept."""
+    """EWKB (SRID 4326) of one batch ready for COPY, and the mask of the rows kept."""
     fast = _fast_points(wkb, transformer, crs_label, stats)
     if fast is not None:
         return fast
@@ -400,6 +400,30 @@ class _Sender:
             raise self._error
 
 
+def _encode_batch(
+    batch: pa.RecordBatch,
+    first: int,
+    geom_col: str,
+    fields: list[Field],
+    transformer: Transformer | None,
+    crs_label: str,
+    drop_z: bool,
+    area: tuple[float, float, float, float],
+) -> tuple[memoryview | None, _Stats]:
+    """One Arrow batch as binary COPY rows, with its own statistics (merged by the caller)."""
+    local = _Stats()
+    local.area = area
+    geoms, keep = _prepare_geometries(batch.column(geom_col), transformer, crs_label, drop_z, local)
+    if len(geoms) == 0:
+        return None, local
+    fids = np.arange(first, first + batch.num_rows, dtype=np.int64)
+    if not keep.all():
+        batch = batch.filter(pa.array(keep))
+        fids = fids[keep]
+    local.count = len(geoms)
+    return copy_payload(fids, geoms, properties_json(batch, fields)), local
+
+
 def load_layer(
     cursor: Any,
     *,
@@ -455,7 +479,7 @@ def load_layer(
             layer=layer,
             encoding=detected.encoding,
             use_pyarrow=True,
-            batch_size=POINT_BATCH_SIZE if info.get("geometry_type") == "Point" else BATCH_SIZE,
+            batch_size=BATCH_SIZE,
             **open_options(detected.driver),
         ) as (meta, reader):
             geom_col = meta.get("geometry_name") or "wkb_geometry"
@@ -471,28 +495,12 @@ def load_layer(
                 ) as copy,
                 _Sender(copy) as send,
             ):
-
-                def encode_batch(
-                    batch: pa.RecordBatch, first: int
-                ) -> tuple[memoryview | None, _Stats]:
-                    local = _Stats()
-                    local.area = stats.area
-                    hexes, keep = _prepare_geometries(
-                        batch.column(geom_col), transformer, crs_label, drop_z, local
-                    )
-                    if len(hexes) == 0:
-                        return None, local
-                    fids = np.arange(first, first + batch.num_rows, dtype=np.int64)
-                    if not keep.all():
-                        batch = batch.filter(pa.array(keep))
-                        fids = fids[keep]
-                    local.count = len(hexes)
-                    return copy_payload(fids, hexes, properties_json(batch, fields)[0]), local
-
                 send(memoryview(encode.COPY_SIGNATURE))
                 fid = 0
                 for batch in reader:
-                    payload, local = encode_batch(batch, fid)
+                    payload, local = _encode_batch(
+                        batch, fid, geom_col, fields, transformer, crs_label, drop_z, stats.area
+                    )
                     fid += batch.num_rows
                     stats.merge(local)
                     if payload is not None:
