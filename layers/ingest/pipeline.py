@@ -1,7 +1,7 @@
 """Read a prepared source with pyogrio in Arrow batches and COPY it into its own feature partition.
 
 Per batch: reproject to EPSG:4326 (pyproj, vectorised), repair invalid geometries, drop empty
-ones, then stream COPY text into a standalone table that is indexed, analysed and attached to
+ones, then stream binary COPY rows into a standalone table that is indexed, analysed and attached to
 `layers_feature` as the version's partition, all inside the caller's transaction.
 """
 
