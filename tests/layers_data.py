@@ -120,3 +120,14 @@ def point(x: float = LON, y: float = LAT) -> dict[str, Any]:
 
 
 __all__ = ["ImportJob"]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL for a child process (CLI, worker) that must use this test run's database."""
+    import os
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.db import connection
+
+    parts = urlsplit(os.environ.get("DATABASE_URL", "postgres:///sharedgis"))
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))

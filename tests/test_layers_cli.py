@@ -1,6 +1,7 @@
 """The import_layer / export_layer command-line contract."""
 
 import json
+import os
 import subprocess
 import sys
 from io import StringIO
@@ -78,6 +79,7 @@ def test_the_real_command_line_process_runs_end_to_end(
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": d.test_database_url()},
         check=False,
     )
     assert proc.returncode == 1
@@ -108,3 +110,23 @@ def test_export_layer_writes_every_format(world: Any, tmp_path: Path) -> None:
             stdout=StringIO(),
         )
         assert out.stat().st_size > 100, fmt
+
+
+def test_the_command_line_imports_in_its_own_process_and_prints_one_json_object(
+    world: Any, transactional_db: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "hydrants.geojson"
+    d.points_frame(12).to_file(path, driver="GeoJSON")
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "import_layer", str(path), "--project", "zoning-a", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": d.test_database_url()},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.strip().splitlines()
+    result = json.loads(line)
+    assert result["feature_count"] == 12 and result["source_srid"] == 4326
+    assert Feature.objects.filter(version__layer_id=result["id"]).count() == 12
