@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from layers import selectors
@@ -74,8 +75,18 @@ def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": version.feature_count <= selectors.GEOJSON_PREVIEW_LIMIT,
             "extent": list(version.extent.extent) if version.extent else None,
             "basemap": settings.BASEMAPS.get(settings.DEFAULT_BASEMAP),
+            "tiles_url": _tiles_url(layer.pk, version.pk),
         },
     )
+
+
+def _tiles_url(layer_id: int, version_id: int) -> str:
+    """The maps app's vector tile template for this version, when that route exists."""
+    try:
+        base = reverse("maps:tile", args=[layer_id, 0, 0, 0])
+    except NoReverseMatch:
+        return ""
+    return base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf") + f"?v={version_id}"
 
 
 @login_required

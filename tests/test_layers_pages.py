@@ -1,5 +1,6 @@
 """Layer pages and API: what analysts and clients see, and that every route is tenancy-checked."""
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,23 @@ def test_the_demo_layers_load_through_the_import_service_and_reload_idempotently
     assert inlets.project.slug == "calistoga-stormwater"
     assert inlets.current_version.feature_count == 80
     assert inlets.current_version.created_by.username == "analyst"
+
+
+def test_a_large_layer_is_previewed_from_vector_tiles_not_geojson(
+    world: Any, layer_a: Layer, monkeypatch: Any
+) -> None:
+    from layers import selectors
+
+    monkeypatch.setattr(selectors, "GEOJSON_PREVIEW_LIMIT", 5)
+    analyst = client_for(world.analyst)
+    page = analyst.get(f"/layers/{layer_a.pk}/").content.decode()
+    version_id = layer_a.current_version_id
+    tiles = f"/tiles/layers/{layer_a.pk}/{{z}}/{{x}}/{{y}}.pbf?v={version_id}"
+    assert f'data-tiles="{tiles}"' in page and "Leaflet.VectorGrid" in page
+    assert analyst.get(f"/layers/{layer_a.pk}/geojson/").status_code == 413
+    first = layer_a.current_version.features.order_by("fid").first().geom
+    n = 2**14
+    x = int((first.x + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(first.y))) / math.pi) / 2 * n)
+    tile = analyst.get(f"/tiles/layers/{layer_a.pk}/14/{x}/{y}.pbf?v={version_id}")
+    assert tile.status_code == 200 and len(tile.content) > 0

@@ -31,6 +31,14 @@
           el.dataset.features = String(data.features.length);
           el.classList.add("loaded");
         });
+    } else if (el.dataset.tiles && L.vectorGrid) {
+      // Large layers: vector tiles cut by the maps app (ST_AsMVT), one style for every kind.
+      var style = { weight: 1, color: "#1d5fb4", fillOpacity: 0.3, fill: true, radius: 3 };
+      var styles = {};
+      styles[el.dataset.tileLayer] = style;
+      L.vectorGrid.protobuf(el.dataset.tiles, { vectorTileLayerStyles: styles, maxNativeZoom: 20 })
+        .on("load", function () { el.classList.add("loaded"); })
+        .addTo(map);
     } else {
       if (ext.length === 4 && !isNaN(ext[0])) L.rectangle([[ext[1], ext[0]], [ext[3], ext[2]]]).addTo(map);
       el.classList.add("loaded");
