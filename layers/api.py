@@ -1,5 +1,6 @@
 """REST endpoints: upload a file as an import job (multipart) and follow the job's status."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from rest_framework import status
@@ -24,6 +25,16 @@ class ImportCreate(APIView):
         project = selectors.project_for(request.user, slug)
         if not can_edit_layers(request.user, project):
             raise PermissionDenied("Only the provider's GIS staff can upload layers.")
+        # Refuse an oversized body before Django spools it to disk.
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.UPLOAD_MAX_BYTES + 1024 * 1024:
+            limit = settings.UPLOAD_MAX_BYTES / 1024**2
+            return Response(
+                {
+                    "error": f"The upload is {length / 1024**2:,.0f} MB; the limit is {limit:,.0f} MB."
+                },
+                status=413,
+            )
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"error": "Attach the file in the field “file”."}, status=400)

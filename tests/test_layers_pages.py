@@ -184,3 +184,20 @@ def test_a_large_layer_is_previewed_from_vector_tiles_not_geojson(
     y = int((1 - math.asinh(math.tan(math.radians(first.y))) / math.pi) / 2 * n)
     tile = analyst.get(f"/tiles/layers/{layer_a.pk}/14/{x}/{y}.pbf?v={version_id}")
     assert tile.status_code == 200 and len(tile.content) > 0
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(
+    world: Any, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from layers.models import ImportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.UPLOAD_MAX_BYTES = 1000
+    big = SimpleUploadedFile("big.geojson", b" " * (2 * 1024 * 1024))
+    response = client_for(world.analyst).post(
+        "/api/projects/zoning-a/layers/imports/", {"file": big}
+    )
+    assert response.status_code == 413 and "the limit is" in response.json()["error"]
+    assert not ImportJob.objects.exists()

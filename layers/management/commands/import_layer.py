@@ -21,7 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--project", required=True, help="project slug")
         parser.add_argument("--name", default="", help="layer name (default: the file name)")
         parser.add_argument("--layer", default="", help="layer inside the source (GeoPackage)")
-        parser.add_argument("--srid", default=None, help="EPSG code when the file has none")
+        parser.add_argument(
+            "--srid",
+            default=None,
+            help="EPSG code of the source (for files without one; overrides the file's)",
+        )
         parser.add_argument("--drop-z", action="store_true", help="store 2D geometries")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
