@@ -9,7 +9,13 @@ from layers.services import layer_delete
 class LayerVersionInline(admin.TabularInline):
     model = LayerVersion
     fields = ["number", "source_filename", "feature_count", "geometry_type", "published_at"]
-    readonly_fields = fields
+    readonly_fields = [
+        "number",
+        "source_filename",
+        "feature_count",
+        "geometry_type",
+        "published_at",
+    ]
     extra = 0
     can_delete = False
     show_change_link = True

@@ -2,17 +2,16 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, FloatField, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
 
 from layers.models import Feature, ImportJob, Layer, LayerVersion
-from projects.access import get_object_for, scope_for
+from projects.access import UserLike, get_object_for, scope_for
 from projects.models import Project
 
-User = AbstractBaseUser | AnonymousUser
+User = UserLike
 GEOJSON_PREVIEW_LIMIT = 5000
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
@@ -77,11 +77,11 @@ def import_options_parse(data: dict[str, Any]) -> ImportOptions:
     )
 
 
-def can_edit_layers(user: AbstractBaseUser | AnonymousUser, project: Project) -> bool:
+def can_edit_layers(user: User | AnonymousUser, project: Project) -> bool:
     return project.agreement.provider_id in scope_for(user).provider_ids
 
 
-def _require_editor(user: AbstractBaseUser | AnonymousUser | None, project: Project) -> None:
+def _require_editor(user: User | AnonymousUser | None, project: Project) -> None:
     # user None is the command line, run by someone with shell access to the server.
     if user is not None and not can_edit_layers(user, project):
         raise PermissionDenied("Only the provider's GIS staff can change layers.")
@@ -110,7 +110,7 @@ def layer_import_file(
     project: Project,
     path: Path,
     original_filename: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     options: ImportOptions,
     layer: Layer | None = None,
     progress: ProgressFn | None = None,
@@ -183,7 +183,7 @@ def _import_one(
     source: pipeline.SourceLayer,
     multiple: bool,
     filename: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     options: ImportOptions,
     layer: Layer | None,
     progress: Callable[[int, int], None],
@@ -253,7 +253,7 @@ def import_job_create(
     *,
     project: Project,
     upload: UploadedFile,
-    by: AbstractBaseUser,
+    by: User,
     options: dict[str, Any],
     layer: Layer | None = None,
 ) -> ImportJob:
@@ -362,7 +362,7 @@ def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
     return count
 
 
-def layer_delete(*, layer: Layer, by: AbstractBaseUser | None) -> None:
+def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
     """Delete a layer with all its versions and features."""
     project = layer.project
     _require_editor(by, project)

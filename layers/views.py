@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -134,7 +135,7 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
         request.user, layer, _int(request.GET.get("version"), 0) or None

@@ -114,7 +114,7 @@ def copy_payload(fids: np.ndarray, geoms: pa.Array, props: pa.Array) -> memoryvi
         _fixed(head), geoms, _fixed(json_head), props, pa.scalar(b"", pa.binary())
     )
     offsets, data = _binary_parts(rows)
-    return memoryview(data)
+    return data.data
 
 
 def _binary_parts(wkb: pa.Array) -> tuple[np.ndarray, np.ndarray]:
