@@ -179,13 +179,15 @@ def _check_extension(driver: str, name: str) -> None:
             f"“{name}” has an extension we do not import ({suffix or 'none'}). Supported: "
             f"{SUPPORTED}."
         )
-    same = expected == driver or (expected == KML and driver == LIBKML)
-    if not same:
-        shown = FORMAT_LABELS.get(driver, "a zip archive") if driver != "zip" else "a zip archive"
+    if expected != driver:
         raise ImportFailed(
-            f"“{name}” is named like {FORMAT_LABELS.get(expected, 'a zip archive') if expected != 'zip' else 'a zip archive'} "
-            f"but its content is {shown}. Rename it or export it again in the right format."
+            f"“{name}” is named like {_label(expected)} but its content is {_label(driver)}. "
+            "Rename it or export it again in the right format."
         )
+
+
+def _label(kind: str) -> str:
+    return "a zip archive" if kind == "zip" else FORMAT_LABELS[kind]
 
 
 def _check_text_file(path: Path, name: str, driver: str) -> list[str]:
@@ -393,8 +395,8 @@ def prepare(source: Path, name: str, workdir: Path) -> Detected:
             inner_kind = sniff(path, path.name)
             if inner_kind != driver:
                 raise ImportFailed(
-                    f"“{path.name}” inside “{name}” is named like {FORMAT_LABELS[driver]} but its "
-                    f"content is {FORMAT_LABELS.get(inner_kind, 'a zip archive')}."
+                    f"“{path.name}” inside “{name}” is named like {_label(driver)} but its "
+                    f"content is {_label(inner_kind)}."
                 )
     else:
         driver = kind
