@@ -227,13 +227,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(settings_module: str, workers: int, prefix: str) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(
+    settings_module: str, workers: int, prefix: str, *, debug: bool = False
+) -> tuple[subprocess.Popen, int]:
     from django.conf import settings
 
     port = free_port()
     # Served as in production: DEBUG off, persistent database connections.
     env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module, CACHE_KEY_PREFIX=prefix,
-               DB_CONN_MAX_AGE="600", DEBUG="0", SECRET_KEY=settings.SECRET_KEY,  # the session signer
+               DB_CONN_MAX_AGE="600", DEBUG="1" if debug else "0", SECRET_KEY=settings.SECRET_KEY,  # the session signer
                ALLOWED_HOSTS="localhost", SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0",
                PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore::UserWarning")  # fmt: skip
     proc = subprocess.Popen(
