@@ -201,3 +201,27 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(
     )
     assert response.status_code == 413 and "the limit is" in response.json()["error"]
     assert not ImportJob.objects.exists()
+
+
+def test_the_api_queues_a_replacement_for_a_layer_of_the_same_project_only(
+    world: Any, layer_a: Layer, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from layers.models import ImportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    analyst = client_for(world.analyst)
+    data = d.geojson_bytes([d.feature(d.point(), name="x")])
+    ok = analyst.post(
+        "/api/projects/zoning-a/layers/imports/",
+        {"file": SimpleUploadedFile("v2.geojson", data), "layer": str(layer_a.pk)},
+    )
+    assert ok.status_code == 202
+    assert ImportJob.objects.get(pk=ok.json()["id"]).layer_id == layer_a.pk
+    wrong_project = analyst.post(
+        "/api/projects/storm-b/layers/imports/",
+        {"file": SimpleUploadedFile("v2.geojson", data), "layer": str(layer_a.pk)},
+    )
+    assert wrong_project.status_code == 404
+    assert ImportJob.objects.count() == 1
