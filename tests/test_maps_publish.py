@@ -140,3 +140,16 @@ def test_the_project_page_lists_its_maps(world, as_analyst, as_town_a) -> None:
     assert "Draft zoning" in staff and "Final zoning" in staff and "Create map" in staff
     client = as_town_a.get(url).content.decode()
     assert "Final zoning" in client and "Draft zoning" not in client and "Create map" not in client
+
+
+def test_the_admin_shows_maps_and_read_only_versions(world) -> None:
+    from django.contrib.auth import get_user_model
+
+    from tests.conftest import client_for
+
+    _, version = make_published_map(project=world.project_a, by=world.analyst)
+    admin = get_user_model().objects.create_superuser("root-admin", "r@example.org", "pw-x-1234")
+    browser = client_for(admin)
+    assert browser.get("/admin/maps/map/").status_code == 200
+    assert browser.get(f"/admin/maps/mapversion/{version.pk}/change/").status_code == 200
+    assert browser.get("/admin/maps/mapversion/add/").status_code == 403
