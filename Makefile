@@ -17,7 +17,9 @@ run: setup ## Set up, load the demo and serve on http://127.0.0.1:8000 with a Ce
 
 test: setup ## Set up and run the whole test suite against real PostGIS, Redis and Chromium
 	@DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0 || (echo "Missing migrations: run manage.py makemigrations"; exit 1)
-	@DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest --create-db -p no:cacheprovider $(PYTEST_ARGS)
+	@# Tests keep their tasks and cached tiles apart from a `make run` on the same Redis.
+	@DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true CELERY_QUEUE=sharedgis-test CACHE_KEY_PREFIX=sharedgis-test \
+	  $(PY) -m pytest --create-db -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: ## ruff check and format check
 	@[ -x .venv/bin/ruff ] || bash scripts/setup.sh

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -173,7 +174,16 @@ def layer_import_file(
                 job.finished_at = timezone.now()
                 job.save(update_fields=["status", "progress", "message", "finished_at"])
                 job.result_versions.set(versions)
+            # Low-zoom tile overviews are built in the background once the data is committed.
+            for version in versions:
+                transaction.on_commit(partial(_tile_overviews_queue, version.pk))
     return versions
+
+
+def _tile_overviews_queue(version_id: int) -> None:
+    from maps.tasks import tile_overviews_prepare_task
+
+    tile_overviews_prepare_task.delay(version_id)
 
 
 def _import_one(
