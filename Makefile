@@ -27,7 +27,7 @@ lint: ## ruff check and format check
 	.venv/bin/ruff format --check .
 
 typecheck: ## mypy on the apps
-	.venv/bin/mypy portal projects audit layers maps hours
+	.venv/bin/mypy portal projects audit layers maps hours notifications
 
 worker: ## A Celery worker (with the beat scheduler for the stuck-job sweeper)
 	DEBUG=$${DEBUG:-1} .venv/bin/celery -A portal worker -B -l info -Q sharedgis
