@@ -240,7 +240,8 @@ def start_gunicorn(
                PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore::UserWarning")  # fmt: skip
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "-b",
-         f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"],
+         f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread", "--threads", "2",
+         "--keep-alive", "5", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     for _ in range(100):
@@ -253,13 +254,22 @@ def start_gunicorn(
     raise SystemExit("gunicorn did not start")
 
 
+_connections: dict[int, http.client.HTTPConnection] = {}
+
+
 def get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}", "Host": "localhost"})
-    response = conn.getresponse()
-    body = response.read()
-    conn.close()
-    return response.status, body
+    # One kept-alive connection per process and port, as a browser does (HTTP/1.1).
+    conn = _connections.get(port)
+    if conn is None:
+        conn = _connections[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}", "Host": "localhost"})
+        response = conn.getresponse()
+    except (http.client.HTTPException, OSError):
+        conn.close()
+        conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}", "Host": "localhost"})
+        response = conn.getresponse()
+    return response.status, response.read()
 
 
 def tile_path(layer_id: int, version_id: int, z: int, x: int, y: int) -> str:
@@ -310,6 +320,7 @@ def measure_portal(port: int, layer_id: int, version_id: int, tiles: list, cooki
 
 def _hammer(args: tuple) -> int:
     port, paths, cookie, seconds = args
+    _connections.clear()  # a forked client must not share its parent's socket
     done, i, end = 0, 0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         status, _ = get(port, paths[i % len(paths)], cookie)
