@@ -1,4 +1,5 @@
-"""Who reads which audit entries: provider admins all, leads their provider's, client managers their own agency's."""
+"""Who reads which audit entries: superusers all, provider admins and leads their provider's and its
+clients', client managers their own agency's."""
 
 from django.db.models import Q, QuerySet
 
@@ -9,9 +10,10 @@ from projects.models import ServiceAgreement
 
 def audit_entries_visible_to(user: UserLike) -> QuerySet[AuditEntry]:
     scope = scope_for(user)
-    if getattr(user, "is_superuser", False) or "admin" in scope.provider_roles.values():
+    if getattr(user, "is_superuser", False):
         return AuditEntry.objects.select_related("actor", "agency")
-    lead_of = [a for a, role in scope.provider_roles.items() if role == "lead"]
+    # A provider's admin is not another provider's: both read their own provider and its clients.
+    lead_of = [a for a, role in scope.provider_roles.items() if role in ("admin", "lead")]
     managed = [a for a, role in scope.client_roles.items() if role == "manager"]
     q = Q(agency_id__in=managed)
     if lead_of:

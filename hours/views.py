@@ -411,7 +411,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
         if wants_json:
             return JsonResponse({"ok": False, "error": error}, status=400)
         messages.error(request, error)
-        return redirect(request.POST.get("next") or reverse("hours:board"))
+        return redirect(_board_next(request))
     if wants_json:
         return JsonResponse(
             {"ok": True, "status": deliverable.status, "label": deliverable.get_status_display()}
@@ -419,8 +419,13 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, f"“{deliverable.title}” is now {deliverable.get_status_display().lower()}."
     )
+    return redirect(_board_next(request))
+
+
+def _board_next(request: HttpRequest) -> str:
+    """Back to the board (with its filters); never a URL elsewhere, whatever `next` says."""
     next_url = request.POST.get("next", "")
-    return redirect(next_url if next_url.startswith("/board/") else reverse("hours:board"))
+    return next_url if next_url.startswith("/board/") else reverse("hours:board")
 
 
 # --- Calendar

@@ -40,6 +40,7 @@ def view_as_start(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+@login_required
 @require_POST
 def view_as_stop(request: HttpRequest) -> HttpResponse:
     request.session.pop(SESSION_KEY, None)

@@ -324,6 +324,13 @@ def _memo_put(key: tuple[str, int, str | None], row: tuple) -> None:
     _auth_memo[key] = (time.monotonic() + AUTH_MEMO_SECONDS, row)
 
 
+def forget_session_tiles(request: HttpRequest | None, **_: Any) -> None:
+    """On logout (user_logged_out): this session's cookie no longer opens tiles from the memo."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "") if request is not None else ""
+    for memo_key in [k for k in _auth_memo if k[0] == key]:
+        _auth_memo.pop(memo_key, None)
+
+
 @require_GET
 def layer_tile(request: HttpRequest, layer_id: int, z: int, x: int, y: int) -> HttpResponse:
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")

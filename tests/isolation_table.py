@@ -1,0 +1,258 @@
+"""The isolation table: every route of the portal with a request that reaches one of town A's objects.
+
+tests/test_isolation_routes.py checks it against the URL resolver and plays it as each persona.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
+
+from hours.models import MonthClose, TimeEntry
+from layers.models import ImportJob, Layer
+from maps.models import Map, MapLayer, MapVersion, ShareLink
+from maps.services import share_link_create
+from projects.models import Deliverable
+from tests.conftest import World
+from tests.hours_helpers import log
+from tests.map_factories import make_published_map, tile_of
+
+# Words that only town A's objects carry: none may reach another agency's response body.
+TOWN_A_MARKERS = (b"Zoning A", b"Town A", b"A services", b"Zoning map A", b"Parcel 1")
+
+
+@dataclass
+class TownA:
+    """One of each object of town A that a route can take."""
+
+    world: World
+    version: MapVersion
+    map_layer: MapLayer
+    link: ShareLink
+    entry: TimeEntry
+    job: ImportJob
+    month: str
+
+    @property
+    def layer_id(self) -> int:
+        return int(self.version.definition["layers"][0]["layer_id"])
+
+    @property
+    def layer_version_id(self) -> int:
+        return int(self.version.definition["layers"][0]["version_id"])
+
+
+def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    _, version = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    return TownA(
+        world=world,
+        version=version,
+        map_layer=MapLayer.objects.get(map=version.map),
+        link=share_link_create(
+            version=version, by=world.analyst, expires_at=timezone.now() + timedelta(days=7)
+        ),
+        entry=log(world.analyst, world.project_a, timezone.localdate(), "1"),
+        job=ImportJob.objects.create(
+            project=world.project_a,
+            upload=SimpleUploadedFile("a.geojson", b"{}"),
+            original_filename="a.geojson",
+        ),
+        month=f"{timezone.localdate():%Y-%m}",
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    url: Callable[[TownA], str]
+    body: Callable[[TownA], dict[str, Any]] = lambda a: {}
+    json: bool = False
+
+
+def _tile(a: TownA) -> str:
+    z, x, y = tile_of(-122.3595, 38.4001, 15)
+    return reverse("maps:tile", args=[a.layer_id, z, x, y]) + f"?v={a.layer_version_id}"
+
+
+# Routes that take an object of an agency (in the path): 404 to every other agency.
+OBJECT_ROUTES: dict[str, Route] = {
+    "projects:project": Route("get", lambda a: f"/projects/{a.world.project_a.slug}/"),
+    "projects:deliverable": Route("get", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/"),
+    "projects:deliverable-move": Route(
+        "post",
+        lambda a: f"/deliverables/{a.world.deliverable_a.pk}/move/",
+        lambda a: {"to_status": "in_progress"},
+    ),
+    "projects:api-project": Route("get", lambda a: f"/api/projects/{a.world.project_a.slug}/"),
+    "projects:api-deliverable": Route(
+        "get", lambda a: f"/api/deliverables/{a.world.deliverable_a.pk}/"
+    ),
+    "layers:upload": Route("get", lambda a: f"/projects/{a.world.project_a.slug}/layers/upload/"),
+    "layers:layer": Route("get", lambda a: f"/layers/{a.layer_id}/"),
+    "layers:replace": Route("get", lambda a: f"/layers/{a.layer_id}/replace/"),
+    "layers:delete": Route("post", lambda a: f"/layers/{a.layer_id}/delete/"),
+    "layers:features": Route("get", lambda a: f"/layers/{a.layer_id}/features/"),
+    "layers:geojson": Route("get", lambda a: f"/layers/{a.layer_id}/geojson/"),
+    "layers:download": Route("get", lambda a: f"/layers/{a.layer_id}/download/geojson/"),
+    "layers:api-import": Route(
+        "post", lambda a: f"/api/projects/{a.world.project_a.slug}/layers/imports/"
+    ),
+    "layers:api-job": Route("get", lambda a: f"/api/imports/{a.job.pk}/"),
+    "maps:create": Route(
+        "post", lambda a: f"/maps/new/{a.world.project_a.slug}/", lambda a: {"title": "New"}
+    ),
+    "maps:map": Route("get", lambda a: f"/maps/{a.version.map_id}/"),
+    "maps:edit": Route("get", lambda a: f"/maps/{a.version.map_id}/edit/"),
+    "maps:publish": Route("post", lambda a: f"/maps/{a.version.map_id}/publish/"),
+    "maps:version": Route("get", lambda a: f"/maps/versions/{a.version.pk}/"),
+    "maps:thumbnail": Route("get", lambda a: f"/maps/versions/{a.version.pk}/thumbnail.png"),
+    "maps:export": Route(
+        "get", lambda a: f"/maps/versions/{a.version.pk}/export.png?width=200&height=150"
+    ),
+    "maps:search": Route("get", lambda a: f"/maps/versions/{a.version.pk}/search/?q=Parcel"),
+    "maps:labels": Route(
+        "get", lambda a: f"/maps/versions/{a.version.pk}/labels/?layer=1&bbox=-123,38,-122,39"
+    ),
+    "maps:attach": Route(
+        "post",
+        lambda a: f"/maps/versions/{a.version.pk}/attach/",
+        lambda a: {"deliverable": a.world.deliverable_a.pk},
+    ),
+    "maps:share-create": Route("post", lambda a: f"/maps/versions/{a.version.pk}/share/"),
+    "maps:share-revoke": Route("post", lambda a: f"/maps/share-links/{a.link.pk}/revoke/"),
+    "maps:tilejson": Route("get", lambda a: f"/tiles/layers/{a.layer_id}/tilejson.json"),
+    "maps:tile": Route("get", _tile),
+    "maps:api-map": Route("patch", lambda a: f"/api/maps/{a.version.map_id}/", json=True),
+    "maps:api-map-layers": Route(
+        "post",
+        lambda a: f"/api/maps/{a.version.map_id}/layers/",
+        lambda a: {"layer_id": a.layer_id},
+        json=True,
+    ),
+    "maps:api-map-order": Route(
+        "post",
+        lambda a: f"/api/maps/{a.version.map_id}/order/",
+        lambda a: {"order": [a.map_layer.pk]},
+        json=True,
+    ),
+    "maps:api-map-layer": Route(
+        "delete", lambda a: f"/api/map-layers/{a.map_layer.pk}/", json=True
+    ),
+    "hours:agreement": Route("get", lambda a: f"/agreements/{a.world.agreement_a.pk}/"),
+    "hours:burndown-data": Route(
+        "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/burndown.json"
+    ),
+    "hours:statement": Route(
+        "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/statements/{a.month}/"
+    ),
+    "hours:statement-csv": Route(
+        "get",
+        lambda a: f"/agreements/{a.world.agreement_a.pk}/statements/{a.month}/statement.csv",
+    ),
+    "hours:statement-pdf": Route(
+        "get",
+        lambda a: f"/agreements/{a.world.agreement_a.pk}/statements/{a.month}/statement.pdf",
+    ),
+    "hours:month-close": Route(
+        "post", lambda a: f"/agreements/{a.world.agreement_a.pk}/months/{a.month}/close/"
+    ),
+    "hours:month-reopen": Route(
+        "post",
+        lambda a: f"/agreements/{a.world.agreement_a.pk}/months/{a.month}/reopen/",
+        lambda a: {"reason": "typo"},
+    ),
+    "hours:entry": Route(
+        "post", lambda a: f"/hours/entries/{a.entry.pk}/", lambda a: {"delete": "1"}
+    ),
+    "hours:board-move": Route(
+        "post",
+        lambda a: f"/board/deliverables/{a.world.deliverable_a.pk}/move/",
+        lambda a: {"to_status": "in_progress"},
+    ),
+}
+
+# Routes without an agency's object in the path: lists and the user's own things, each scoped.
+OWN_ROUTES: dict[str, Route] = {
+    "home": Route("get", lambda a: "/"),
+    "projects:api-projects": Route("get", lambda a: "/api/projects/"),
+    "projects:api-deliverables": Route("get", lambda a: "/api/deliverables/"),
+    "maps:list": Route("get", lambda a: "/maps/"),
+    "maps:view-as": Route(
+        "post", lambda a: "/maps/view-as/", lambda a: {"agency": a.world.town_a.pk}
+    ),
+    "maps:view-as-stop": Route("post", lambda a: "/maps/view-as/stop/"),
+    "hours:timesheet": Route("get", lambda a: "/hours/timesheet/"),
+    "hours:entries": Route("get", lambda a: "/hours/entries/?who=all"),
+    "hours:entries-import": Route("post", lambda a: "/hours/entries/import/"),
+    "hours:board": Route("get", lambda a: "/board/"),
+    "hours:calendar": Route("get", lambda a: "/calendar/"),
+    "notifications:list": Route("get", lambda a: "/notifications/"),
+    "notifications:mark-read": Route("post", lambda a: "/notifications/read/"),
+    "notifications:preferences": Route("post", lambda a: "/notifications/preferences/"),
+    "audit:log": Route("get", lambda a: "/audit/"),
+}
+
+# Reached without an account: the secret in the URL is the credential (tests/test_maps_share.py,
+# tests/test_hours_isolation.py), or the login machinery itself.
+PUBLIC_ROUTES = {
+    "maps:share",
+    "maps:share-search",
+    "maps:share-labels",
+    "maps:share-export",
+    "maps:share-tile",
+    "hours:ical",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+
+
+def _names(patterns: list[Any], namespace: str = "") -> Iterator[str]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.app_name == "admin":
+                continue  # Django admin: superusers only (is_staff), not a tenant route
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from _names(p.url_patterns, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{namespace}{p.name}"
+
+
+def call(client: Client, route: Route, a: TownA) -> Any:
+    body = route.body(a)
+    if route.json:
+        return getattr(client, route.method)(
+            route.url(a), json.dumps(body), content_type="application/json"
+        )
+    return getattr(client, route.method)(route.url(a), body)
+
+
+def body_of(response: Any) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def counts() -> tuple[int, ...]:
+    return (
+        Map.objects.count(),
+        MapVersion.objects.count(),
+        MapLayer.objects.count(),
+        ShareLink.objects.filter(revoked_at=None).count(),
+        Layer.objects.count(),
+        TimeEntry.objects.count(),
+        MonthClose.objects.count(),
+        Deliverable.objects.filter(status="planned").count(),
+    )
