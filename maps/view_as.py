@@ -20,13 +20,17 @@ SESSION_KEY = "view_as_agency"
 @login_required
 @require_POST
 def view_as_start(request: HttpRequest) -> HttpResponse:
-    if not scope_for(request.user).is_provider_staff:
+    scope = scope_for(request.user)
+    if not scope.is_provider_staff:
         messages.error(request, "Only the provider's staff can view as a client.")
         return redirect("home")
     agency_id = request.POST.get("agency", "")
+    # Only towns their provider serves (as the middleware re-checks), not towns they belong to.
     agency = get_object_for(
         request.user,
-        Agency.objects.filter(kind=Agency.Kind.CLIENT),
+        Agency.objects.filter(
+            kind=Agency.Kind.CLIENT, client_agreements__provider_id__in=scope.provider_ids
+        ),
         pk=int(agency_id) if agency_id.isdigit() else 0,
     )
     request.session[SESSION_KEY] = agency.pk

@@ -185,6 +185,17 @@ def test_staff_cannot_view_as_a_town_served_only_by_another_provider(world: Worl
     assert b"Viewing as" not in analyst.get("/maps/").content
 
 
+def test_staff_who_also_belong_to_an_unserved_town_cannot_view_as_it(world: World) -> None:
+    from audit.models import AuditEntry
+    from projects.models import Membership
+
+    town_c = make_agency(name="Town C", slug="town-c")
+    Membership.objects.create(user=world.analyst, agency=town_c, role="viewer")
+    analyst = client_for(world.analyst)
+    assert analyst.post("/maps/view-as/", {"agency": town_c.pk}).status_code == 404
+    assert not AuditEntry.objects.filter(action="maps.view_as").exists()
+
+
 def test_a_view_as_session_does_not_outlive_the_staff_membership(world: World, as_analyst) -> None:
     as_analyst.post("/maps/view-as/", {"agency": world.town_a.pk})
     world.analyst.memberships.all().delete()
@@ -219,3 +230,19 @@ def test_a_client_manager_cannot_close_or_reopen_a_month(world: World) -> None:
     month_close(agreement=world.agreement_a, month=timezone.localdate(), by=world.lead)
     manager.post(f"/agreements/{world.agreement_a.pk}/months/{month}/reopen/", {"reason": "x"})
     assert MonthClose.objects.active().count() == 1
+
+
+def test_client_managers_never_see_staff_private_notes(world: World) -> None:
+    from tests.hours_helpers import log
+
+    log(world.analyst, world.project_a, timezone.localdate(), "2", private_note="Internal only")
+    manager = client_for(world.manager_a)
+    month = f"{timezone.localdate():%Y-%m}"
+    base = f"/agreements/{world.agreement_a.pk}"
+    for url in (
+        f"{base}/",
+        f"{base}/statements/{month}/",
+        f"{base}/statements/{month}/statement.csv",
+    ):
+        response = manager.get(url)
+        assert response.status_code == 200 and b"Internal only" not in response.content, url
