@@ -327,7 +327,8 @@ def _memo_put(key: tuple[str, int, str | None], row: tuple) -> None:
 def forget_session_tiles(request: HttpRequest | None, **_: Any) -> None:
     """On logout (user_logged_out): this session's cookie no longer opens tiles from the memo."""
     key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "") if request is not None else ""
-    for memo_key in [k for k in _auth_memo if k[0] == key]:
+    # list() copies the keys in one step: tile threads may add entries meanwhile.
+    for memo_key in [k for k in list(_auth_memo) if k[0] == key]:
         _auth_memo.pop(memo_key, None)
 
 
