@@ -9,10 +9,17 @@ from django.db import connection, transaction
 
 from layers.models import Layer, LayerVersion
 from maps.models import Map, MapLayer
-from maps.services import map_create, map_layer_add, map_layer_update, map_publish, schema_fields
+from maps.services import (
+    map_create,
+    map_layer_add,
+    map_layer_update,
+    map_publish,
+    map_version_attach,
+    schema_fields,
+)
 from maps.styles import is_numeric_type
 from maps.tiles import prepare_version
-from projects.models import Project
+from projects.models import Deliverable, Project
 
 # (project slug, map title)
 DEMO_MAPS = [
@@ -106,4 +113,12 @@ def load() -> None:
                 style=_style_for(version),
             )
             prepare_version(version.pk)
-        map_publish(map=new, by=analyst, notes="Demo release: styled and published to the town.")
+        published = map_publish(
+            map=new, by=analyst, notes="Demo release: styled and published to the town."
+        )
+        # The town reviews a delivered map deliverable with the map it was delivered with.
+        delivered = project.deliverables.filter(
+            kind=Deliverable.Kind.MAP, status=Deliverable.Status.DELIVERED
+        ).first()
+        if delivered is not None:
+            map_version_attach(version=published, deliverable=delivered, by=analyst)

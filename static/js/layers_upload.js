@@ -64,7 +64,12 @@
           });
           if (job.message) s.appendChild(document.createTextNode(" — " + job.message));
         } else if (job.status === "failed") {
-          setState(item, job.message || "failed", "error");
+          item.sent = false;  // pressing Upload again retries it, e.g. with the EPSG code asked for
+          setState(item, (job.message || "failed") + " Set the options above and press Upload to retry.", "error");
+          if (/EPSG/.test(job.message || "")) {
+            form.querySelector("details").open = true;
+            form.querySelector("[name=srid]").focus();
+          }
         } else {
           setState(item, job.status + " " + Math.round((job.progress || 0) * 100) + "%", "busy");
           setTimeout(function () { poll(item, url); }, 700);
@@ -94,7 +99,7 @@
       })
         .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
         .then(function (res) {
-          if (!res.ok) { setState(item, res.body.error || res.body.detail || "refused", "error"); return; }
+          if (!res.ok) { item.sent = false; setState(item, res.body.error || res.body.detail || "refused", "error"); return; }
           setState(item, "queued", "busy");
           poll(item, res.body.status_url);
         })

@@ -379,7 +379,7 @@
             return '<label>Alias of ' + escapeHtml(p.attribute) + ' <input name="alias" data-attr="' + escapeHtml(p.attribute) + '" value="' + escapeHtml(p.alias) + '"></label>'; }).join("") +
           '<label>Zoom range <input type="number" name="min_zoom" min="0" max="22" value="' + s.min_zoom + '"> – <input type="number" name="max_zoom" min="0" max="22" value="' + s.max_zoom + '"></label>' +
           '<ul class="legend">' + (legend[l.id] ? legendHtml(legend[l.id]) : "") + "</ul>" +
-          '<div class="buttons"><button type="button" class="secondary" data-act="up">Up</button><button type="button" class="secondary" data-act="down">Down</button><button type="button" class="danger" data-act="remove">Remove</button></div></fieldset>';
+          '<div class="buttons"><button type="button" class="secondary" data-act="up">Move up</button><button type="button" class="secondary" data-act="down">Move down</button><button type="button" class="danger" data-act="remove">Remove from map</button></div></fieldset>';
       }).join("") || "<p>No layers yet: add one above.</p>";
     }
 
