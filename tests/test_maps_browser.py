@@ -19,8 +19,17 @@ def log_in(page: Page, base: str, username: str) -> None:
 
 
 def wait_for_tiles(page: Page) -> None:
+    """Tiles are drawn and no tile layer is still loading (e.g. after a zoom)."""
     page.wait_for_function(
         "() => document.querySelectorAll('.leaflet-tile-loaded canvas, canvas.leaflet-tile-loaded').length > 0"
+        " && (() => { let busy = false; window.sharedgisMap.eachLayer(l => {"
+        " if (l.isLoading && l.isLoading()) busy = true; }); return !busy; })()"
+    )
+
+
+def wait_until_saved(page: Page) -> None:
+    page.wait_for_function(
+        "() => document.getElementById('composer-status').dataset.pending === '0'"
     )
 
 
@@ -58,7 +67,7 @@ def test_analyst_publishes_and_the_client_uses_the_map(world, live_server) -> No
             "() => window.sharedgisMap && document.querySelector('input[data-attr=zone]')"
             " && document.querySelector('input[data-attr=zone]').value === 'Zoning'"
         )
-        page.wait_for_timeout(500)
+        wait_until_saved(page)
         page.fill("#id_notes", "First release for the council")
         page.click("text=Publish to Town A")
         page.wait_for_selector(".map-title")

@@ -308,9 +308,19 @@
     var drawn = [], fitted = false, current = null;
     var csrf = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || document.querySelector("[name=csrfmiddlewaretoken]").value;
     var errorBox = document.getElementById("composer-error");
+    var statusBox = document.getElementById("composer-status");
+    var pending = 0;
+
+    // The analyst (and a test) can tell when every edit has reached the server.
+    function track(delta) {
+      pending += delta;
+      statusBox.dataset.pending = String(pending);
+      statusBox.textContent = pending ? "Saving…" : "All changes saved";
+    }
 
     function api(url, method, body) {
       errorBox.textContent = "";
+      track(1);
       return fetch(url, {
         method: method, credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
@@ -320,7 +330,7 @@
           if (!r.ok) { errorBox.textContent = data.detail || "The change was refused."; throw new Error(data.detail); }
           return data;
         });
-      });
+      }).finally(function () { track(-1); });
     }
 
     function draw(state) {
