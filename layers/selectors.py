@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import F, FloatField, Q, QuerySet, TextField
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -97,4 +97,15 @@ def project_for(user: User, slug: str) -> Project:
 def recent_jobs(user: User, project: Project) -> QuerySet[ImportJob]:
     if project.agreement.provider_id not in scope_for(user).provider_ids:
         return ImportJob.objects.none()
-    return ImportJob.objects.filter(project=project).filter(~Q(status="succeeded"))[:10]
+    # A failure the analyst has since fixed (the same file imported later) no longer needs attention.
+    fixed = ImportJob.objects.filter(
+        project=project,
+        status="succeeded",
+        original_filename=OuterRef("original_filename"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    return (
+        ImportJob.objects.filter(project=project)
+        .filter(~Q(status="succeeded"))
+        .exclude(Exists(fixed))[:10]
+    )
