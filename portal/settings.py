@@ -188,6 +188,8 @@ def _email_settings(url: str) -> dict[str, object]:
 
 globals().update(_email_settings(env_str("EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SharedGIS <noreply@sharedgis.local>")
+# Emails link back to the portal: their readers need an absolute address.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
 # --- REST framework: session auth for the browser, token-free by design for now.
 REST_FRAMEWORK = {

@@ -3,10 +3,12 @@
 from datetime import date, timedelta
 from typing import Any
 
+from django.core import mail
 from django.test import Client
 
 from layers.models import ImportJob
 from layers.selectors import recent_jobs
+from notifications.services import notification_email_send, notify_users
 from projects.models import Deliverable
 from tests.conftest import client_for
 from tests.factories import make_deliverable
@@ -60,3 +62,17 @@ def test_an_unknown_page_answers_the_portal_404_page_with_a_way_home(world: Any)
     assert response.status_code == 404
     body = response.content.decode()
     assert "Page not found" in body and 'href="/"' in body
+
+
+def test_a_notification_email_links_to_the_portal_by_its_full_address(
+    world: Any, settings: Any
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "https://gis.example.org"
+    world.manager_a.email = "manager@a.example"
+    world.manager_a.save()
+    (note,) = notify_users(
+        users=[world.manager_a], kind="map_published", subject="New map", body="v1", url="/maps/"
+    )
+    assert notification_email_send(notification_ids=[note.pk]) == 1
+    assert "https://gis.example.org/maps/" in mail.outbox[0].body
