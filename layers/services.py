@@ -372,6 +372,15 @@ def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
     return count
 
 
+def partitions_drop_orphans() -> int:
+    """Drop feature partitions left behind when versions were deleted outside layer_delete."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        orphans = pipeline.orphan_partition_versions(cursor)
+        for version_id in orphans:
+            pipeline.drop_partition(cursor, version_id)
+    return len(orphans)
+
+
 def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
     """Delete a layer with all its versions and features."""
     project = layer.project

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from layers.models import ImportJob
-from layers.services import jobs_requeue_stuck, layer_import
+from layers.services import jobs_requeue_stuck, layer_import, partitions_drop_orphans
 
 
 @shared_task(name="layers.tasks.layer_import_task", acks_late=True, reject_on_worker_lost=True)
@@ -17,3 +17,8 @@ def layer_import_task(job_id: str) -> str:
 @shared_task(name="layers.tasks.requeue_stuck_jobs_task")
 def requeue_stuck_jobs_task() -> int:
     return jobs_requeue_stuck()
+
+
+@shared_task(name="layers.tasks.drop_orphan_partitions_task")
+def drop_orphan_partitions_task() -> int:
+    return partitions_drop_orphans()

@@ -102,6 +102,10 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "sharedgis")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-imports": {"task": "layers.tasks.requeue_stuck_jobs_task", "schedule": 300.0},
+    "drop-orphan-feature-partitions": {
+        "task": "layers.tasks.drop_orphan_partitions_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth

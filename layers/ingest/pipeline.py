@@ -563,3 +563,16 @@ def attach_partitions(cursor: Any, version_ids: list[int]) -> None:
 
 def drop_partition(cursor: Any, version_id: int) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {_partition(version_id)}")
+
+
+def orphan_partition_versions(cursor: Any) -> list[int]:
+    """Version ids of attached partitions whose LayerVersion row is gone (e.g. a cascade delete)."""
+    cursor.execute(
+        "SELECT substring(c.relname FROM '^layers_feature_p([0-9]+)$')::bigint AS vid "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent "
+        "WHERE p.relname = 'layers_feature' AND c.relname ~ '^layers_feature_p[0-9]+$' "
+        "AND NOT EXISTS (SELECT 1 FROM layers_layerversion v "
+        "WHERE v.id = substring(c.relname FROM '^layers_feature_p([0-9]+)$')::bigint)"
+    )
+    return [row[0] for row in cursor.fetchall()]
