@@ -342,6 +342,9 @@ def layer_import(*, job: ImportJob) -> ImportJob:
     finally:
         close_progress()
     job.refresh_from_db()
+    if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED) and job.upload:
+        # The data now lives in PostGIS (or was refused); a retry uploads the file again.
+        job.upload.delete(save=True)
     return job
 
 

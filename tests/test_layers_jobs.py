@@ -81,6 +81,8 @@ def test_a_bad_job_fails_cleanly_and_the_worker_serves_the_next_one(
     assert _wait(good.pk).status == "succeeded"
     assert Layer.objects.count() == 1 and LayerVersion.objects.count() == 1
     assert Feature.objects.count() == 2
+    # Finished jobs do not keep the uploaded files around.
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 def test_a_redelivered_job_does_not_duplicate_features(
