@@ -303,10 +303,12 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
             target=version,
             data={"deliverable": deliverable.pk},
         )
-        if deliverable.can_move_to(Deliverable.Status.DELIVERED):
+        # Attaching is the delivery: walk the workflow's own moves to delivered, each recorded
+        # (e.g. after changes were requested: in progress, in review, delivered).
+        for status in deliverable.provider_path_to(Deliverable.Status.DELIVERED):
             deliverable_transition(
                 deliverable=deliverable,
-                to_status=Deliverable.Status.DELIVERED,
+                to_status=status,
                 by=by,
                 comment=f"Map “{version.map.title}” v{version.number} attached.",
             )

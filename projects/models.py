@@ -251,6 +251,18 @@ class Deliverable(models.Model):
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS.get(self.status, {})
 
+    def provider_path_to(self, status: str) -> list[str]:
+        """The shortest run of provider moves from here to `status` ([] if none or already there)."""
+        paths: dict[str, list[str]] = {self.status: []}
+        queue = [self.status]
+        while queue:
+            here = queue.pop(0)
+            for there, side in self.TRANSITIONS.get(here, {}).items():
+                if side == "provider" and there not in paths:
+                    paths[there] = [*paths[here], there]
+                    queue.append(there)
+        return paths.get(status, []) if status != self.status else []
+
 
 class DeliverableTransition(models.Model):
     deliverable = models.ForeignKey(

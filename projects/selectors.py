@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from projects.access import UserLike, scope_for
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
@@ -45,7 +46,7 @@ class Home:
 
 
 def home_for(user: UserLike, *, today: date | None = None, horizon_days: int = 14) -> Home:
-    today = today or date.today()
+    today = today or timezone.localdate()
     scope = scope_for(user)
     deliverables = deliverables_visible_to(user)
     return Home(

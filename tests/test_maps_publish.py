@@ -123,13 +123,46 @@ def client_page(user, url: str) -> str:
     return client_for(user).get(url).content.decode()
 
 
-def test_attaching_keeps_the_status_when_the_move_is_not_legal(world) -> None:
+def test_attaching_walks_the_workflow_to_delivered_recording_each_step(world) -> None:
     _, version = make_published_map(project=world.project_a, by=world.analyst)
     map_version_attach(version=version, deliverable=world.deliverable_a, by=world.analyst)
     world.deliverable_a.refresh_from_db()
-    assert world.deliverable_a.status == "planned"  # planned cannot jump to delivered
+    assert world.deliverable_a.status == "delivered"
+    steps = list(world.deliverable_a.transitions.values_list("to_status", flat=True))
+    assert steps == ["in_progress", "in_review", "delivered"]
     with pytest.raises(ValidationError):
         map_version_attach(version=version, deliverable=world.deliverable_b, by=world.analyst)
+
+
+def test_a_revised_version_redelivers_after_changes_were_requested(world) -> None:
+    from projects.services import deliverable_transition
+
+    _, v1 = make_published_map(project=world.project_a, by=world.analyst)
+    map_version_attach(version=v1, deliverable=world.deliverable_a, by=world.analyst)
+    deliverable_transition(
+        deliverable=world.deliverable_a,
+        to_status="changes_requested",
+        by=world.manager_a,
+        comment="Label the parcels",
+    )
+    _, v2 = make_published_map(project=world.project_a, by=world.analyst, title="Revised")
+    map_version_attach(version=v2, deliverable=world.deliverable_a, by=world.analyst)
+    world.deliverable_a.refresh_from_db()
+    assert world.deliverable_a.status == "delivered"
+
+
+def test_attaching_to_an_accepted_deliverable_leaves_it_accepted(world) -> None:
+    from projects.services import deliverable_transition
+
+    _, v1 = make_published_map(project=world.project_a, by=world.analyst)
+    map_version_attach(version=v1, deliverable=world.deliverable_a, by=world.analyst)
+    deliverable_transition(
+        deliverable=world.deliverable_a, to_status="accepted", by=world.manager_a
+    )
+    _, v2 = make_published_map(project=world.project_a, by=world.analyst, title="Later")
+    map_version_attach(version=v2, deliverable=world.deliverable_a, by=world.analyst)
+    world.deliverable_a.refresh_from_db()
+    assert world.deliverable_a.status == "accepted"
 
 
 def test_the_project_page_lists_its_maps(world, as_analyst, as_town_a) -> None:
