@@ -144,29 +144,13 @@ def bench_project() -> str:
     import django
 
     django.setup()
-    from datetime import date
+    from bench.common import bench_project as make_project
 
-    from projects.models import Agency, Project, ServiceAgreement
-
-    provider, _ = Agency.objects.get_or_create(
-        slug="bench-provider", defaults={"name": "Bench provider", "kind": "provider"}
-    )
-    client, _ = Agency.objects.get_or_create(
-        slug="bench-client", defaults={"name": "Bench client", "kind": "client"}
-    )
-    agreement, _ = ServiceAgreement.objects.get_or_create(
-        provider=provider,
-        client=client,
-        title="Bench agreement",
-        defaults={
-            "start_date": date(2026, 1, 1),
-            "end_date": date(2027, 1, 1),
-            "hourly_rate": 1,
-            "hours_budget": 1,
-        },
-    )
-    project, _ = Project.objects.get_or_create(
-        slug="bench-ingest", defaults={"name": "Bench ingest", "agreement": agreement}
+    project = make_project(
+        client_slug="bench-client",
+        client_name="Bench client",
+        slug="bench-ingest",
+        name="Bench ingest",
     )
     return project.slug
 

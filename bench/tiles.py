@@ -72,35 +72,17 @@ def setup_layer() -> tuple[int, int, str]:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from bench.common import bench_project
     from layers.models import Layer
     from maps.models import Map
     from maps.services import map_create, map_layer_add, map_layer_update, map_publish
-    from projects.models import Agency, Membership, Project, ServiceAgreement
+    from projects.models import Membership
 
     User = get_user_model()
-    provider, _ = Agency.objects.get_or_create(
-        slug="bench-provider", defaults={"name": "Bench provider", "kind": "provider"}
+    project = bench_project(
+        client_slug="bench-town", client_name="Bench town", slug=PROJECT, name="Bench tiles"
     )
-    client, _ = Agency.objects.get_or_create(
-        slug="bench-town", defaults={"name": "Bench town", "kind": "client"}
-    )
-    from datetime import date
-
-    agreement, _ = ServiceAgreement.objects.get_or_create(
-        provider=provider,
-        client=client,
-        title="Bench tiles agreement",
-        defaults={
-            "start_date": date(2026, 1, 1),
-            "end_date": date(2027, 1, 1),
-            "hourly_rate": 1,
-            "hours_budget": 1,
-            "status": "active",
-        },
-    )
-    project, _ = Project.objects.get_or_create(
-        slug=PROJECT, defaults={"agreement": agreement, "name": "Bench tiles"}
-    )
+    provider, client = project.agreement.provider, project.agreement.client
     analyst, _ = User.objects.get_or_create(username="bench-tiles-analyst")
     Membership.objects.get_or_create(user=analyst, agency=provider, defaults={"role": "analyst"})
     manager, _ = User.objects.get_or_create(username="bench-tiles-manager")
