@@ -262,6 +262,8 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             "prev": monday - timedelta(days=7),
             "next": monday + timedelta(days=7),
             "days": days,
+            # Each hours cell with its day, so inputs can be labelled "Hours on Monday 3 November".
+            "grid": [(row, list(zip(days, row.hours, strict=True))) for row in rows],
             "rows": rows,
             "totals": totals,
             "projects": projects,
