@@ -20,7 +20,7 @@ pg_answers() {
 redis_answers() { redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379/0}" ping 2>/dev/null | grep -q PONG; }
 
 # --- 1. System packages (apt), only those missing.
-want=(postgresql-15-postgis-3 gdal-bin libgdal32 chromium poppler-utils postgresql-client-15)
+want=(postgresql-15-postgis-3 gdal-bin libgdal32 chromium poppler-utils postgresql-client-15 fonts-dejavu-core)
 command -v redis-cli >/dev/null 2>&1 || want+=(redis-tools)
 command -v node >/dev/null 2>&1 || want+=(nodejs npm)
 if ! pg_answers && ! dpkg -s postgresql-15 >/dev/null 2>&1; then want+=(postgresql-15 postgresql-contrib); fi
