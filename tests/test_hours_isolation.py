@@ -45,6 +45,7 @@ def test_town_a_manager_sees_money_of_its_own_agreement(world: World) -> None:
         assert client.get(url).status_code == 200, url
     page = client.get(f"/agreements/{world.agreement_a.pk}/")
     assert b"Burn-down" in page.content and b"Zoning map A" in page.content
+    assert b"$10,000.00" in page.content  # the budget, as the town's manager reads it
     assert b"Storm map B" not in page.content
 
 
@@ -52,7 +53,7 @@ def test_a_client_viewer_sees_deliverables_but_no_money(world: World) -> None:
     client = client_for(world.viewer_a)
     page = client.get(f"/agreements/{world.agreement_a.pk}/")
     assert page.status_code == 200 and b"Zoning map A" in page.content
-    assert b"Budget" not in page.content and b"10000.00" not in page.content
+    assert b"Budget" not in page.content and b"10,000.00" not in page.content
     for url in _money_urls(world):
         assert client.get(url).status_code == 403, url
 
