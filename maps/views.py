@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from layers.models import Layer
+from layers.models import Layer, LayerVersion
 from maps import tiles
 from maps.models import Map, MapVersion, ShareLink
 from maps.render import as_dict
@@ -394,6 +394,22 @@ def _tile_response(
     return response
 
 
+def _version_bounds(version_id: int) -> list[float]:
+    """The extent recorded at import (no scan of the features); the world when there is none."""
+    extent = LayerVersion.objects.filter(pk=version_id).values_list("extent", flat=True).first()
+    if extent is None:
+        with connection.cursor() as cur:
+            # Versions made without the import service (fixtures) have no recorded extent.
+            cur.execute(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                "(SELECT ST_Extent(geom) AS e FROM layers_feature WHERE version_id = %s) s",
+                [version_id],
+            )
+            row = cur.fetchone()
+        return [float(b) for b in row] if row and row[0] is not None else [-180, -85, 180, 85]
+    return [float(b) for b in extent.extent]
+
+
 @api_login_required
 @require_GET
 def layer_tilejson(request: HttpRequest, layer_id: int) -> HttpResponse:
@@ -406,13 +422,7 @@ def layer_tilejson(request: HttpRequest, layer_id: int) -> HttpResponse:
     except ValidationError as exc:
         return JsonResponse({"detail": exc.messages[0]}, status=400)
     layer = Layer.objects.get(pk=layer_id)
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(geom) AS e FROM layers_feature WHERE version_id = %s) s",
-            [version_id],
-        )
-        bounds = cur.fetchone()
+    bounds = _version_bounds(version_id)
     # build_absolute_uri would percent-encode the braces of the template.
     template = request.build_absolute_uri(reverse("maps:tile", args=[layer_id, 0, 0, 0]))
     template = template.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
@@ -426,7 +436,7 @@ def layer_tilejson(request: HttpRequest, layer_id: int) -> HttpResponse:
         "tiles": [template],
         "minzoom": 0,
         "maxzoom": tiles.MAX_ZOOM,
-        "bounds": [float(b) for b in bounds] if bounds[0] is not None else [-180, -85, 180, 85],
+        "bounds": bounds,
         "vector_layers": [
             {
                 "id": tiles.layer_name(layer_id),

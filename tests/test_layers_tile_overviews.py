@@ -39,3 +39,13 @@ def test_a_small_import_is_marked_as_needing_no_overview(
     state = wait_for_state(version.pk)
     assert state is not None and state.max_zoom == -1
     assert not TileOverview.objects.filter(version_id=version.pk).exists()
+
+
+def test_tilejson_bounds_are_the_extent_recorded_at_import(
+    world: World, tmp_path: Path, as_analyst
+) -> None:
+    path = tmp_path / "few.gpkg"
+    points_frame(50).to_file(path, driver="GPKG")
+    (version,) = run_import(world.project_a, path)
+    body = as_analyst.get(f"/tiles/layers/{version.layer_id}/tilejson.json").json()
+    assert body["bounds"] == list(version.extent.extent)
