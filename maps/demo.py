@@ -7,6 +7,7 @@ generates a small parcel layer inside the town's boundary so the viewer has some
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
+from layers import partitions
 from layers.models import Layer, LayerVersion
 from maps.models import Map, MapLayer
 from maps.services import (
@@ -53,6 +54,7 @@ def _generated_layer(project: Project, by: User) -> Layer:
     assert boundary is not None  # load() only generates inside a boundary
     w, s, e, n = boundary.extent
     with connection.cursor() as cur:
+        partitions.create_attached(cur, version.pk)
         cur.execute(
             "INSERT INTO layers_feature (version_id, fid, geom, properties) "
             "SELECT %(v)s, i * 40 + j, ST_MakeEnvelope(%(w)s + i * %(dx)s, %(s)s + j * %(dy)s, "

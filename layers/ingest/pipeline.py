@@ -2,7 +2,7 @@
 
 Per batch: reproject to EPSG:4326 (pyproj, vectorised), repair invalid geometries, drop empty
 ones, then stream binary COPY rows into a standalone table that is indexed, analysed and attached to
-`layers_feature` as the version's partition, all inside the caller's transaction.
+`layers_feature` as the version's partition (layers/partitions.py), inside the caller's transaction.
 """
 
 import csv
@@ -22,6 +22,7 @@ from pyogrio import raw
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from layers import partitions
 from layers.ingest import encode, safety
 from layers.ingest.encode import Field, copy_payload, field_type, properties_json
 from layers.ingest.errors import ImportFailed
@@ -191,10 +192,6 @@ def _transformer(crs: CRS) -> Transformer | None:
     if crs.equals(target, ignore_axis_order=True):
         return None
     return Transformer.from_crs(crs, target, always_xy=True)
-
-
-def _partition(version_id: int) -> str:
-    return f"layers_feature_p{int(version_id)}"
 
 
 class _Stats:
@@ -467,11 +464,7 @@ def load_layer(
     if transformer is not None and crs.area_of_use is not None:
         a = crs.area_of_use
         stats.area = (a.west - 10, max(a.south - 10, -90), a.east + 10, min(a.north + 10, 90))
-    table = _partition(version_id)
-    cursor.execute(
-        f"CREATE TABLE {table} (LIKE layers_feature INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-    )
-    cursor.execute(f"ALTER TABLE {table} ALTER COLUMN version_id SET DEFAULT {int(version_id)}")
+    table = partitions.create(cursor, version_id)
     fields: list[Field] = []
     try:
         with raw.open_arrow(
@@ -526,7 +519,7 @@ def load_layer(
     geometry_type, promote = _geometry_type(stats, result)
     if promote:
         cursor.execute(f"UPDATE {table} SET geom = ST_Multi(geom) WHERE NOT ST_IsCollection(geom)")
-    _index(cursor, table, version_id)
+    partitions.index(cursor, version_id)
     result.feature_count = stats.count
     result.geometry_type = geometry_type
     result.has_z = stats.has_z
@@ -534,45 +527,3 @@ def load_layer(
     result.repaired_count = stats.repaired
     result.schema = [{"name": f.name, "type": f.type} for f in fields]
     return result
-
-
-def _index(cursor: Any, table: str, version_id: int) -> None:
-    vid = int(version_id)
-    # Index builds sort in memory with a larger budget (about 30% faster on 1M points).
-    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    cursor.execute(f"CREATE INDEX {table}_geom ON {table} USING gist (geom)")
-    cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (version_id, fid)")
-    # This CHECK lets ATTACH skip its validation scan of the new partition.
-    cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_vid CHECK (version_id = {vid})")
-    cursor.execute(f"ANALYZE {table}")
-
-
-def attach_partitions(cursor: Any, version_ids: list[int]) -> None:
-    """Make loaded partitions part of layers_feature; call last, just before commit.
-
-    ATTACH holds a lock on layers_feature until commit, so it comes after all the slow work,
-    and concurrent imports take it in one order (the advisory lock) rather than deadlock.
-    """
-    cursor.execute("SELECT pg_advisory_xact_lock(hashtext('layers_feature.attach'))")
-    for vid in version_ids:
-        table = _partition(vid)
-        cursor.execute(
-            f"ALTER TABLE layers_feature ATTACH PARTITION {table} FOR VALUES IN ({int(vid)})"
-        )
-
-
-def drop_partition(cursor: Any, version_id: int) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {_partition(version_id)}")
-
-
-def orphan_partition_versions(cursor: Any) -> list[int]:
-    """Version ids of attached partitions whose LayerVersion row is gone (e.g. a cascade delete)."""
-    cursor.execute(
-        "SELECT substring(c.relname FROM '^layers_feature_p([0-9]+)$')::bigint AS vid "
-        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent "
-        "WHERE p.relname = 'layers_feature' AND c.relname ~ '^layers_feature_p[0-9]+$' "
-        "AND NOT EXISTS (SELECT 1 FROM layers_layerversion v "
-        "WHERE v.id = substring(c.relname FROM '^layers_feature_p([0-9]+)$')::bigint)"
-    )
-    return [row[0] for row in cursor.fetchall()]
