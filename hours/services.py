@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
-from hours.exports import unescape_text
 from hours.models import BudgetAlert, MonthClose, TimeEntry
 from hours.selectors import (
     CLOSE_ROLES,
@@ -27,6 +26,7 @@ from hours.selectors import (
     statement_number,
 )
 from projects.access import scope_for
+from projects.csv_safety import unescape_text
 from projects.models import Deliverable, Membership, Project, ServiceAgreement
 
 THRESHOLDS = (80, 100)

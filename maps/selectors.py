@@ -7,10 +7,11 @@ from django.db.models import F, Max, QuerySet
 from django.urls import reverse
 
 from layers.models import LayerVersion
-from maps.models import Map, MapVersion
+from maps.models import Map, MapVersion, ShareLink
 from maps.tiles import VIEWER_MAX_ZOOM, layer_name
 from projects.access import UserLike, scope_for
 from projects.models import Project
+from projects.params import parse_int
 
 
 def maps_visible_to(user: UserLike) -> QuerySet[Map]:
@@ -42,12 +43,38 @@ def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> t
     """
     qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
     if version_id is not None:
-        if not version_id.isdigit():
-            return None
-        qs = qs.filter(pk=int(version_id))
+        qs = qs.filter(pk=parse_int(version_id, name="v", minimum=1) or 0)
     elif scope_for(user).is_provider_staff:
         qs = qs.filter(layer__current_version=F("pk"))
     return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
+
+
+def share_tile_version(link: ShareLink, layer_id: int, version_id: str) -> tuple | None:
+    """(version id, schema, feature count) of a layer version drawn by a share link's map, else None.
+
+    The schema holds only the attributes the published map shows (its style, labels and popups):
+    nothing else of the layer is reachable through the link, whatever a request asks for.
+    """
+    vid = parse_int(version_id, name="v", minimum=1)
+    shown = next(
+        (
+            set(layer["fields"])
+            for layer in link.version.definition["layers"]
+            if layer["layer_id"] == layer_id and layer["version_id"] == vid
+        ),
+        None,
+    )
+    if shown is None:
+        return None
+    row = (
+        link.version.layer_versions.filter(layer_id=layer_id, pk=vid or 0)
+        .values_list("pk", "schema", "feature_count")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, schema, count = row
+    return pk, [f for f in schema if str(f.get("name")) in shown], count
 
 
 def basemap_config(key: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from audit.services import audit_record
 from projects.access import get_object_for, scope_for
 from projects.models import Agency
+from projects.params import id_param
 
 SESSION_KEY = "view_as_agency"
 
@@ -24,14 +25,13 @@ def view_as_start(request: HttpRequest) -> HttpResponse:
     if not scope.is_provider_staff:
         messages.error(request, "Only the provider's staff can view as a client.")
         return redirect("home")
-    agency_id = request.POST.get("agency", "")
     # Only towns their provider serves (as the middleware re-checks), not towns they belong to.
     agency = get_object_for(
         request.user,
         Agency.objects.filter(
             kind=Agency.Kind.CLIENT, client_agreements__provider_id__in=scope.provider_ids
         ),
-        pk=int(agency_id) if agency_id.isdigit() else 0,
+        pk=id_param(request.POST, "agency") or 0,
     )
     request.session[SESSION_KEY] = agency.pk
     audit_record(

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from notifications.models import EmailOptOut, Kind, Notification
 from notifications.services import email_preferences_set, notifications_mark_read
 from projects.access import signed_in
+from projects.params import id_values
 
 
 @login_required
@@ -22,7 +23,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mark_read(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+    ids = id_values(request.POST.getlist("id"), "id") or None
     notifications_mark_read(user=signed_in(request), ids=ids)
     return redirect("notifications:list")
 

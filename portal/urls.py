@@ -14,3 +14,6 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("audit.urls")),
 ]
+
+# A bad query parameter (projects/params.py) answers 400 with its message.
+handler400 = "portal.errors.bad_request"
