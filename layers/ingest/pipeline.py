@@ -181,9 +181,29 @@ def _csv_has_coordinates(path: Path) -> bool:
     return bool(names & geoms) or bool(names & xs and names & ys)
 
 
+# World datasets touch the edges of EPSG:4326, often with rounding (180.00000000000006, or the
+# 20037508.342789248 of web mercator projected back): within this much of an edge is on it.
+LONLAT_TOLERANCE = 1e-7  # degrees, about a centimetre
+LON_MAX = 180.0 + LONLAT_TOLERANCE
+LAT_MAX = 90.0 + LONLAT_TOLERANCE
+
+
 def _in_lonlat_range(b: Any) -> bool:
     return bool(
-        -180 <= b[0] <= 180 and -180 <= b[2] <= 180 and -90 <= b[1] <= 90 and -90 <= b[3] <= 90
+        -LON_MAX <= b[0] <= LON_MAX
+        and -LON_MAX <= b[2] <= LON_MAX
+        and -LAT_MAX <= b[1] <= LAT_MAX
+        and -LAT_MAX <= b[3] <= LAT_MAX
+    )
+
+
+def lonlat_extent(b: Any) -> tuple[float, float, float, float]:
+    """Bounds clamped to the EPSG:4326 range (what TileJSON and maps expect)."""
+    return (
+        max(float(b[0]), -180.0),
+        max(float(b[1]), -90.0),
+        min(float(b[2]), 180.0),
+        min(float(b[3]), 90.0),
     )
 
 
@@ -238,7 +258,10 @@ def _out_of_area(raw_bounds: np.ndarray, crs_label: str) -> ImportFailed:
 
 
 def _within(b: Any, area: tuple[float, float, float, float]) -> bool:
-    return bool(b[0] >= area[0] and b[1] >= area[1] and b[2] <= area[2] and b[3] <= area[3])
+    t = LONLAT_TOLERANCE
+    return bool(
+        b[0] >= area[0] - t and b[1] >= area[1] - t and b[2] <= area[2] + t and b[3] <= area[3] + t
+    )
 
 
 def _fast_points(
@@ -336,8 +359,11 @@ def _prepare_geometries(
 
 def _check_lonlat(bounds: np.ndarray, crs_label: str) -> None:
     if np.all(np.isfinite(bounds)) and not _in_lonlat_range(bounds):
+        # The corner that is out of range, with the digits that show why.
+        x = bounds[0] if bounds[0] < -LON_MAX else bounds[2]
+        y = bounds[1] if bounds[1] < -LAT_MAX else bounds[3]
         raise ImportFailed(
-            f"Coordinates in this file (for example x={bounds[2]:.6g}, y={bounds[3]:.6g}) are "
+            f"Coordinates in this file (for example x={x:.12g}, y={y:.12g}) are "
             f"outside the range of {crs_label} (longitude −180 to 180, latitude −90 to 90). The "
             "file's coordinate system is probably not the one it states: choose the right EPSG "
             "code and upload it again."
@@ -523,7 +549,7 @@ def load_layer(
     result.feature_count = stats.count
     result.geometry_type = geometry_type
     result.has_z = stats.has_z
-    result.extent = tuple(stats.bounds)  # type: ignore[assignment]
+    result.extent = lonlat_extent(stats.bounds)
     result.repaired_count = stats.repaired
     result.schema = [{"name": f.name, "type": f.type} for f in fields]
     return result
