@@ -217,8 +217,15 @@ def _save_entries(
 
 
 def time_entry_create(*, by: User, data: EntryData, override: bool = False) -> TimeEntry:
+    return time_entries_create(by=by, items=[data], override=override)[0]
+
+
+def time_entries_create(
+    *, by: User, items: list[EntryData], override: bool = False
+) -> list[TimeEntry]:
+    """Log several of `by`'s entries at once (CSV import, demo): checked as one, all or nothing."""
     with transaction.atomic():
-        return _save_entries(by=by, items=[data], override=override)[0]
+        return _save_entries(by=by, items=items, override=override)
 
 
 def time_entry_update(
@@ -340,8 +347,7 @@ def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[
         raise ValidationError([*errors[:20], "Nothing of this file was imported."])
     if not items:
         raise ValidationError("The file has no rows; nothing was imported.")
-    with transaction.atomic():
-        return _save_entries(by=by, items=items, override=override)
+    return time_entries_create(by=by, items=items, override=override)
 
 
 # --- Month close

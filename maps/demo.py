@@ -20,6 +20,7 @@ from maps.services import (
 )
 from maps.styles import is_numeric_type
 from maps.tiles import prepare_version
+from projects.demo import demo_projects
 from projects.models import Deliverable, Project
 
 # (project slug, map title)
@@ -92,7 +93,7 @@ def load() -> None:
     if analyst is None:
         return
     for slug, title in DEMO_MAPS:
-        project = Project.objects.select_related("agreement__client").filter(slug=slug).first()
+        project = demo_projects().filter(slug=slug).first()
         if project is None or Map.objects.filter(project=project, title=title).exists():
             continue
         layers = list(

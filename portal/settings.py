@@ -11,6 +11,9 @@ from portal.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
+# A development deployment (DEBUG=1 in the environment). Kept apart from DEBUG, which test runners
+# switch off: the demo loader (known logins, a superuser) runs only where this is true.
+DEVELOPMENT = DEBUG
 # A development key is only acceptable while DEBUG is on; production must bring its own.
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else None)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "leaflet",
     "axes",
+    "portal",  # the demo composition (portal/management/commands/load_demo.py)
     "audit",
     "projects",
     "layers",
