@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 # Each app contributes its own demo data; later modules build on earlier ones.
 DEMO_MODULES = ["projects.demo", "layers.demo", "hours.demo", "maps.demo"]
-DEFAULT_PASSWORD = "sharedgis-demo"
+DEFAULT_PASSWORD = "sharedgis-demo"  # noqa: S105 - the one we refuse
 
 
 class Command(BaseCommand):
