@@ -42,7 +42,7 @@ from maps.services import (
 )
 from projects.access import get_object_for, signed_in
 from projects.models import Deliverable, Project
-from projects.params import BadParameter, int_list_param, int_param
+from projects.params import BadParameter, id_param, int_list_param, int_param
 
 TILE_CACHE_CONTROL = "private, max-age=3600"
 SEARCH_LIMIT = 20
@@ -210,7 +210,7 @@ def version_attach(request: HttpRequest, pk: int) -> HttpResponse:
     staff_only(request, version.map.project)
     try:
         deliverable = get_object_for(
-            request.user, Deliverable, pk=request.POST.get("deliverable") or 0
+            request.user, Deliverable, pk=id_param(request.POST, "deliverable") or 0
         )
         map_version_attach(version=version, deliverable=deliverable, by=signed_in(request))
     except Http404:

@@ -226,3 +226,15 @@ def test_odd_numbers_in_query_strings_are_a_400_with_a_message(world: World, as_
     for url, data in (("/maps/view-as/", {"agency": "²"}), ("/notifications/read/", {"id": "²"})):
         assert as_analyst.post(url, data).status_code == 400, url
     assert client_for(world.manager_a).get(f"{export}?width=400").status_code == 200
+
+
+def test_odd_numbers_in_the_timesheet_are_messages_not_500s(world: World, as_analyst) -> None:
+    from hours.models import TimeEntry
+
+    assert as_analyst.post("/hours/timesheet/", {"rows": "²"}).status_code == 400
+    for cell in ({"r0-deliverable": "²"}, {"r0-deliverable": "9" * 30}, {"r0-d0": "NaN"}):
+        post = {"rows": "1", "r0-project": "zoning-a", "r0-d0": "2", **cell}
+        response = as_analyst.post("/hours/timesheet/", post)
+        assert response.status_code == 200, cell
+        assert b"not part of" in response.content or b"not a number" in response.content, cell
+    assert not TimeEntry.objects.exists()
