@@ -26,6 +26,8 @@ PARENT = "layers_feature"
 # Long enough for a lock that is only briefly held, short enough that readers never notice.
 DDL_LOCK_TIMEOUT = "2s"
 DDL_ATTEMPTS = 6
+# A delete request tries this often itself (a few seconds at most), then hands over to a worker.
+INLINE_ATTEMPTS = 2
 RETRY_PAUSE_SECONDS = 0.5
 ATTACH_LOCK = "layers_feature.attach"
 
@@ -115,10 +117,14 @@ def _state(cursor: Any, version_id: int) -> str:
     return "pending" if row[0] else "attached"
 
 
-def _retire_now(version_id: int) -> bool:
-    """Detach concurrently and drop one partition; False when its locks stayed busy."""
+def _retire_now(version_id: int, attempts: int = DDL_ATTEMPTS) -> bool:
+    """Detach concurrently and drop one partition; False when its locks stayed busy.
+
+    DETACH CONCURRENTLY waits for transactions that may still read the partition (a long
+    export); lock_timeout bounds that wait too, leaving the detach pending for the next try.
+    """
     table = name(version_id)
-    for attempt in range(1, DDL_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         try:
             with connection.cursor() as cursor:
                 cursor.execute(f"SET lock_timeout = '{DDL_LOCK_TIMEOUT}'")
@@ -137,8 +143,9 @@ def _retire_now(version_id: int) -> bool:
             return True
         except OperationalError as exc:
             log.info("partition %s busy (attempt %s): %s", table, attempt, exc)
-            time.sleep(RETRY_PAUSE_SECONDS * attempt)
-    log.warning("partition %s left for the orphan sweeper", table)
+            if attempt < attempts:
+                time.sleep(RETRY_PAUSE_SECONDS * attempt)
+    log.warning("partition %s still busy after %s attempts", table, attempts)
     return False
 
 
@@ -158,8 +165,17 @@ def retire(version_ids: Iterable[int]) -> None:
 
 
 def _retire_all(ids: list[int]) -> None:
-    for vid in ids:
-        _retire_now(vid)
+    busy = [vid for vid in ids if not _retire_now(vid, INLINE_ATTEMPTS)]
+    if busy:
+        # A long export still reads them: a worker keeps trying, and the hourly sweeper after it.
+        from layers.tasks import partitions_retire_task
+
+        partitions_retire_task.delay(busy)
+
+
+def retire_now(version_ids: Iterable[int]) -> list[int]:
+    """Retire partitions with the full retry budget (the worker's task); the ids still busy."""
+    return [vid for vid in version_ids if not _retire_now(int(vid))]
 
 
 def orphans() -> list[int]:
