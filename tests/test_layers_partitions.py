@@ -69,3 +69,50 @@ def test_a_detach_left_pending_is_finalised_by_the_sweeper(world: World, tmp_pat
     assert partitions.orphans() == [version.pk]
     assert partitions_drop_orphans() == 1
     assert not partition_exists(version.pk)
+
+
+def test_a_delete_beside_a_long_reader_returns_quickly_and_the_sweeper_finishes_it(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from django.db import connection
+
+    from layers.services import layer_delete
+
+    monkeypatch.setattr(partitions, "DDL_LOCK_TIMEOUT", "200ms")
+    path = tmp_path / "hydrants.gpkg"
+    points_frame(30).to_file(path, driver="GPKG")
+    (version,) = run_import(world.project_a, path)
+    reading, release = threading.Event(), threading.Event()
+
+    def long_export() -> None:
+        # A download of this very layer, still streaming when the analyst deletes it.
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute(
+                    "SELECT count(*) FROM layers_feature WHERE version_id = %s", [version.pk]
+                )
+                reading.set()
+                release.wait(30)
+                cursor.execute("COMMIT")
+        finally:
+            reading.set()
+            connection.close()
+
+    reader = threading.Thread(target=long_export, daemon=True)
+    reader.start()
+    assert reading.wait(30)
+    start = time.perf_counter()
+    try:
+        layer_delete(layer=version.layer, by=world.analyst)
+        took = time.perf_counter() - start
+    finally:
+        release.set()
+        reader.join(30)
+    assert took < 5, f"the delete waited {took:.1f} s for the reader"
+    assert not LayerVersion.objects.filter(pk=version.pk).exists()
+    assert partitions_drop_orphans() == 1
+    assert not partition_exists(version.pk)
