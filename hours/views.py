@@ -33,13 +33,10 @@ from hours.selectors import (
     board_for,
     burndown,
     burndown_svg,
-    can_close_months,
-    can_see_money,
     client_summaries,
     closed_months,
     entries_visible_to,
     parse_month,
-    published_maps,
     statement_for,
     statement_months,
     timesheet_rows,
@@ -53,7 +50,15 @@ from hours.services import (
     time_entry_update,
     timesheet_save,
 )
-from projects.access import get_object_for, scope_for, signed_in
+from projects.access import (
+    agreements_of_staff,
+    can_see_money,
+    get_object_for,
+    is_lead,
+    is_lead_anywhere,
+    is_provider_staff_anywhere,
+    signed_in,
+)
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
 from projects.selectors import deliverables_visible_to
 from projects.services import deliverable_transition
@@ -74,13 +79,13 @@ def _money_agreement(request: HttpRequest, pk: int) -> ServiceAgreement:
 
 
 def _provider_projects(request: HttpRequest) -> QuerySet[Project]:
-    return Project.objects.filter(
-        agreement__provider_id__in=scope_for(request.user).provider_ids
-    ).select_related("agreement")
+    return Project.objects.filter(agreement__in=agreements_of_staff(request.user)).select_related(
+        "agreement"
+    )
 
 
 def _require_provider(request: HttpRequest) -> None:
-    if not scope_for(request.user).is_provider_staff:
+    if not is_provider_staff_anywhere(request.user):
         raise Http404("Not found.")
 
 
@@ -94,7 +99,6 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(project__agreement=agreement)
         .order_by("project__name", "due_date"),
         "show_money": can_see_money(request.user, agreement),
-        "maps": published_maps(request.user, agreement),
         "today": today,
     }
     if context["show_money"]:
@@ -105,7 +109,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             chart=chart,
             svg=burndown_svg(chart, agreement),
             months=[(m, m in closed) for m in statement_months(agreement, today=today)],
-            can_close=can_close_months(request.user, agreement),
+            can_close=is_lead(request.user, agreement),
         )
     return render(request, "hours/agreement.html", context)
 
@@ -134,7 +138,7 @@ def statement_page(request: HttpRequest, pk: int, month: str) -> HttpResponse:
             "agreement": agreement,
             "s": statement,
             "period": parse_month(month),
-            "can_close": can_close_months(request.user, agreement),
+            "can_close": is_lead(request.user, agreement),
         },
     )
 
@@ -251,9 +255,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             with contextlib.suppress(ValueError):
                 day_total += float(r.hours[d] or 0)
         totals.append(day_total)
-    is_lead = any(
-        role in {"lead", "admin"} for role in scope_for(request.user).provider_roles.values()
-    )
+    lead = is_lead_anywhere(request.user)
     return render(
         request,
         "hours/timesheet.html",
@@ -270,7 +272,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             "deliverables": Deliverable.objects.filter(project__in=projects).select_related(
                 "project"
             ),
-            "is_lead": is_lead,
+            "is_lead": lead,
         },
     )
 

@@ -18,8 +18,8 @@ from maps.services import (
     map_update,
     schema_fields,
 )
-from maps.views import api_login_required, draft_preview
-from projects.access import get_object_for, signed_in
+from maps.views import draft_preview
+from projects.access import api_login_required, get_object_for, signed_in
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:

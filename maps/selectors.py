@@ -3,14 +3,14 @@
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Max, QuerySet
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 
-from layers.models import LayerVersion
+from layers.tiles import VIEWER_MAX_ZOOM, layer_name
+from layers.tiles.views import tile_url_template
 from maps.models import Map, MapVersion
-from maps.tiles import VIEWER_MAX_ZOOM, layer_name
-from projects.access import UserLike, scope_for
-from projects.models import Project
+from projects.access import UserLike, is_provider_staff
+from projects.models import Project, ServiceAgreement
 
 
 def maps_visible_to(user: UserLike) -> QuerySet[Map]:
@@ -31,23 +31,20 @@ def latest_version(map: Map) -> MapVersion | None:
 
 
 def is_provider_of(user: UserLike, project: Project) -> bool:
-    return project.agreement.provider_id in scope_for(user).provider_ids
+    return is_provider_staff(user, project)
 
 
-def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> tuple | None:
-    """(version id, schema, feature count) of a layer version the user may draw, else None.
-
-    Without an explicit version: the current one for provider staff, the latest published one
-    for clients (whose queryset only holds published versions).
-    """
-    qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
-    if version_id is not None:
-        if not version_id.isdigit():
-            return None
-        qs = qs.filter(pk=int(version_id))
-    elif scope_for(user).is_provider_staff:
-        qs = qs.filter(layer__current_version=F("pk"))
-    return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
+def published_versions_of_agreement(user: UserLike, agreement: ServiceAgreement) -> list[Any]:
+    """The agreement's published map versions the user may see, newest first (one per map)."""
+    latest: dict[int, Any] = {}
+    for version in (
+        MapVersion.objects.visible_to(user)
+        .filter(map__project__agreement=agreement)
+        .select_related("map__project")
+        .order_by("map_id", "-number")
+    ):
+        latest.setdefault(version.map_id, version)
+    return sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
 
 
 def basemap_config(key: str) -> dict[str, Any]:
@@ -57,11 +54,12 @@ def basemap_config(key: str) -> dict[str, Any]:
 
 def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
     base = (
-        reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0])
+        reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0]).replace(
+            "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+        )
         if token
-        else reverse("maps:tile", args=[layer["layer_id"], 0, 0, 0])
+        else tile_url_template(layer["layer_id"])
     )
-    base = base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     query = f"?v={layer['version_id']}"
     if layer["fields"]:
         query += "&fields=" + ",".join(layer["fields"])

@@ -15,7 +15,9 @@ from django.db.models import Q
 
 from projects.access import CLIENT_ROLES, PROVIDER_ROLES, TenantQuerySet, UserLike, scope_for
 
-STORAGE_SRID = 4326
+# Re-exported: older code imports the SRIDs from here.
+from projects.srid import STORAGE_SRID as STORAGE_SRID
+from projects.srid import TILE_SRID as TILE_SRID
 
 
 class AgencyQuerySet(models.QuerySet["Agency"]):

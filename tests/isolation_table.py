@@ -80,7 +80,7 @@ class Route:
 
 def _tile(a: TownA) -> str:
     z, x, y = tile_of(-122.3595, 38.4001, 15)
-    return reverse("maps:tile", args=[a.layer_id, z, x, y]) + f"?v={a.layer_version_id}"
+    return reverse("layers:tile", args=[a.layer_id, z, x, y]) + f"?v={a.layer_version_id}"
 
 
 # Routes that take an object of an agency (in the path): 404 to every other agency.
@@ -129,8 +129,8 @@ OBJECT_ROUTES: dict[str, Route] = {
     ),
     "maps:share-create": Route("post", lambda a: f"/maps/versions/{a.version.pk}/share/"),
     "maps:share-revoke": Route("post", lambda a: f"/maps/share-links/{a.link.pk}/revoke/"),
-    "maps:tilejson": Route("get", lambda a: f"/tiles/layers/{a.layer_id}/tilejson.json"),
-    "maps:tile": Route("get", _tile),
+    "layers:tilejson": Route("get", lambda a: f"/tiles/layers/{a.layer_id}/tilejson.json"),
+    "layers:tile": Route("get", _tile),
     "maps:api-map": Route("patch", lambda a: f"/api/maps/{a.version.map_id}/", json=True),
     "maps:api-map-layers": Route(
         "post",
@@ -186,10 +186,10 @@ OWN_ROUTES: dict[str, Route] = {
     "projects:api-projects": Route("get", lambda a: "/api/projects/"),
     "projects:api-deliverables": Route("get", lambda a: "/api/deliverables/"),
     "maps:list": Route("get", lambda a: "/maps/"),
-    "maps:view-as": Route(
+    "projects:view-as": Route(
         "post", lambda a: "/maps/view-as/", lambda a: {"agency": a.world.town_a.pk}
     ),
-    "maps:view-as-stop": Route("post", lambda a: "/maps/view-as/stop/"),
+    "projects:view-as-stop": Route("post", lambda a: "/maps/view-as/stop/"),
     "hours:timesheet": Route("get", lambda a: "/hours/timesheet/"),
     "hours:entries": Route("get", lambda a: "/hours/entries/?who=all"),
     "hours:entries-import": Route("post", lambda a: "/hours/entries/import/"),

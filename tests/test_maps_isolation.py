@@ -25,8 +25,8 @@ def read_routes(version: MapVersion) -> list[str]:
         reverse("maps:export", args=[version.pk, "png"]) + "?width=400&height=300",
         reverse("maps:search", args=[version.pk]) + "?q=Parcel",
         reverse("maps:labels", args=[version.pk]) + "?layer=1&bbox=-123,38,-122,39",
-        reverse("maps:tilejson", args=[layer["layer_id"]]),
-        reverse("maps:tile", args=[layer["layer_id"], *tile_of(-122.3595, 38.4001, 15)])
+        reverse("layers:tilejson", args=[layer["layer_id"]]),
+        reverse("layers:tile", args=[layer["layer_id"], *tile_of(-122.3595, 38.4001, 15)])
         + f"?v={layer['version_id']}",
     ]
 
