@@ -25,6 +25,8 @@ from tests.map_factories import make_published_map, tile_of
 
 # Words that only town A's objects carry: none may reach another agency's response body.
 TOWN_A_MARKERS = (b"Zoning A", b"Town A", b"A services", b"Zoning map A", b"Parcel 1")
+# City GIS's work for town A: what County GIS, which also serves town A, must never see.
+CITY_GIS_TOWN_A_MARKERS = tuple(m for m in TOWN_A_MARKERS if m != b"Town A")
 
 
 @dataclass
