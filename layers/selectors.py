@@ -28,13 +28,27 @@ def features_extent(version_ids: list[int]) -> list[float] | None:
     return [float(v) for v in row] if row and row[0] is not None else None
 
 
-def layers_of_project(user: User, project: Project) -> QuerySet[Layer]:
-    return (
+def layers_of_project(user: User, project: Project) -> list[Layer]:
+    """The project's layers the user may see, each with `shown_version`: the current version
+    for the provider's staff, the latest published one for clients (never an unpublished one)."""
+    layers = list(
         Layer.objects.visible_to(user)
         .filter(project=project)
         .select_related("current_version", "created_by")
         .order_by("name")
     )
+    if is_provider_staff(user, project):
+        for layer in layers:
+            layer.shown_version = layer.current_version  # type: ignore[attr-defined]
+        return layers
+    published: dict[int, LayerVersion] = {}
+    for version in LayerVersion.objects.filter(
+        layer__in=layers, published_at__isnull=False
+    ).order_by("layer_id", "-number"):
+        published.setdefault(version.layer_id, version)
+    for layer in layers:
+        layer.shown_version = published.get(layer.pk)  # type: ignore[attr-defined]
+    return layers
 
 
 def layer_for(user: User, pk: int) -> Layer:
