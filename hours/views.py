@@ -59,6 +59,7 @@ from projects.access import (
     is_provider_staff_anywhere,
     signed_in,
 )
+from projects.errors import validation_message, validation_messages
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
 from projects.selectors import deliverables_visible_to
 from projects.services import deliverable_transition
@@ -175,7 +176,7 @@ def month_close_view(request: HttpRequest, pk: int, month: str) -> HttpResponse:
         close = month_close(agreement=agreement, month=start, by=signed_in(request))
         messages.success(request, f"{start:%B %Y} closed; statement {close.number}.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
         return redirect("hours:agreement", pk=pk)
     return redirect("hours:statement", pk=pk, month=month)
 
@@ -196,7 +197,7 @@ def month_reopen_view(request: HttpRequest, pk: int, month: str) -> HttpResponse
         )
         messages.success(request, f"{start:%B %Y} reopened; its time can be changed again.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     return redirect("hours:statement", pk=pk, month=month)
 
 
@@ -231,7 +232,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Week of {monday:%d %b %Y} saved: {total} hours.")
                 return redirect(f"{reverse('hours:timesheet')}?week={monday.isoformat()}")
             except (PermissionDenied, ValidationError) as exc:
-                errors = list(getattr(exc, "messages", [str(exc)]))
+                errors = validation_messages(exc)
         for error in errors:
             messages.error(request, error)
         # Posted rows come back as typed; closed rows are reloaded from the database.
@@ -323,7 +324,7 @@ def entry_import(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"Imported {len(created)} time entries.")
     except (PermissionDenied, ValidationError) as exc:
-        for message in getattr(exc, "messages", [str(exc)]):
+        for message in validation_messages(exc):
             messages.error(request, message)
     return redirect("hours:entries")
 
@@ -360,7 +361,7 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Time entry saved.")
                 return redirect("hours:entries")
         except (PermissionDenied, ValidationError) as exc:
-            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+            form.add_error(None, validation_message(exc))
     return render(request, "hours/entry_edit.html", {"form": form, "entry": entry})
 
 
@@ -411,7 +412,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
             comment=request.POST.get("comment", ""),
         )
     except (PermissionDenied, ValidationError) as exc:
-        error = " ".join(getattr(exc, "messages", [str(exc)]))
+        error = validation_message(exc)
         if wants_json:
             return JsonResponse({"ok": False, "error": error}, status=400)
         messages.error(request, error)

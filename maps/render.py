@@ -5,7 +5,6 @@ tiles (layers.tiles), and drawn with the same style the browser uses (maps.style
 """
 
 import base64
-import json
 import math
 from datetime import date
 from io import BytesIO
@@ -17,6 +16,7 @@ from django.db import connection
 from PIL import Image, ImageDraw, ImageFont
 
 from layers.tiles import WORLD, generalised_rows_sql
+from maps.selectors import as_dict
 from maps.styles import color_for
 from projects.srid import STORAGE_SRID, TILE_SRID
 
@@ -92,13 +92,6 @@ def _rows(layer: dict[str, Any], frame: Frame) -> Any:
             geoms = shapely.from_wkb([bytes(r[0]) for r in batch])
             for geom, row in zip(geoms, batch, strict=True):
                 yield geom, as_dict(row[1])
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """JSONB from a raw cursor arrives as text (Django leaves parsing to JSONField)."""
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, dict) else {}
 
 
 def _marker(draw: ImageDraw.ImageDraw, x: float, y: float, symbol: dict, fill: tuple) -> None:

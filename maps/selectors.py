@@ -1,8 +1,10 @@
 """Reads for map pages: always narrowed by the user's scope (projects/access.py)."""
 
+import json
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Max, QuerySet
 from django.urls import reverse
 
@@ -11,6 +13,14 @@ from layers.tiles.views import tile_url_template
 from maps.models import Map, MapVersion
 from projects.access import UserLike, is_provider_staff
 from projects.models import Project, ServiceAgreement
+from projects.srid import STORAGE_SRID
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """JSONB from a raw cursor arrives as text (Django leaves parsing to JSONField)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def maps_visible_to(user: UserLike) -> QuerySet[Map]:
@@ -88,3 +98,72 @@ def viewer_config(
         ],
         "urls": urls or {},
     }
+
+
+# --- search and labels of a published version (raw SQL on its pinned layer versions)
+
+SEARCH_LIMIT = 20
+
+
+def search_version(version: MapVersion, query: str) -> dict[str, Any]:
+    """Features of the version's layers whose popup/label attributes contain `query` (SQL ILIKE)."""
+    query = query.strip()
+    results: list[dict[str, Any]] = []
+    if len(query) < 1:
+        return {"results": results}
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for layer in version.definition["layers"]:
+        fields = layer["fields"]
+        if not fields or len(results) >= SEARCH_LIMIT:
+            continue
+        where = " OR ".join("properties ->> %s ILIKE %s" for _ in fields)
+        params: list[Any] = [layer["version_id"]]
+        for name in fields:
+            params += [name, pattern]
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT fid, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                f"FROM layers_feature WHERE version_id = %s AND ({where}) ORDER BY fid LIMIT %s",
+                [*params, SEARCH_LIMIT - len(results)],
+            )
+            rows = cur.fetchall()
+        for fid, props, *bbox in rows:
+            props = as_dict(props)
+            match = next(
+                (n for n in fields if query.lower() in str(props.get(n, "")).lower()), fields[0]
+            )
+            results.append(
+                {
+                    "layer": layer["key"],
+                    "layer_title": layer["title"],
+                    "fid": fid,
+                    "label": f"{props.get(match)}",
+                    "attribute": match,
+                    "properties": {n: props.get(n) for n in fields},
+                    "bbox": bbox,
+                }
+            )
+    return {"results": results}
+
+
+LABEL_LIMIT = 300  # per request: more labels than this would not be legible in one view
+
+
+def labels_in(version: MapVersion, *, layer_key: str, bbox: list[float] | None) -> dict[str, Any]:
+    """Label points of one layer of the version in a bounding box (EPSG:4326), larger first."""
+    layer = next((x for x in version.definition["layers"] if str(x["key"]) == layer_key), None)
+    label = (layer or {}).get("style", {}).get("label")
+    if layer is None or not label or bbox is None:
+        return {"labels": []}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_X(p), ST_Y(p), t FROM (SELECT ST_PointOnSurface(ST_Force2D(geom)) AS p, "
+            "properties ->> %(a)s AS t, ST_Area(geom) AS area FROM layers_feature "
+            "WHERE version_id = %(v)s::bigint AND properties ? %(a)s "
+            f"AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {STORAGE_SRID})) q "
+            "WHERE t <> '' ORDER BY area DESC LIMIT %(limit)s",
+            {"a": label["attribute"], "v": layer["version_id"], "w": bbox[0], "s": bbox[1],
+             "e": bbox[2], "n": bbox[3], "limit": LABEL_LIMIT},
+        )  # fmt: skip
+        rows = cur.fetchall()
+    return {"labels": [[round(x, 6), round(y, 6), text] for x, y, text in rows]}

@@ -1,6 +1,7 @@
 """Writes for maps: compose, style, publish, attach to a deliverable, share. One transaction each."""
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -283,7 +284,26 @@ def map_publish(*, map: Map, by: User, notes: str) -> MapVersion:
         body = notes.strip() or f"Version {number} of “{locked.title}” is ready to view."
         url = reverse("maps:version", args=[version.pk])
         transaction.on_commit(lambda: _notify(client_id, subject, body, url))
+        transaction.on_commit(partial(_thumbnail_queue, version.pk), robust=True)
     return version
+
+
+def _thumbnail_queue(version_id: int) -> None:
+    from maps.tasks import version_thumbnail_task
+
+    version_thumbnail_task.delay(version_id)
+
+
+def map_version_thumbnail_store(*, version_id: int) -> bytes | None:
+    """Render and keep the list thumbnail of a published version (idempotent; a worker's job)."""
+    from maps.render import render_thumbnail
+
+    version = MapVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return None
+    data = render_thumbnail(version.definition)
+    MapVersion.objects.filter(pk=version_id).update(thumbnail=data)
+    return data
 
 
 def _notify(agency_id: int, subject: str, body: str, url: str) -> None:

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,12 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 from layers.models import Layer
 from layers.tiles.views import tile_response
 from maps.models import Map, MapVersion, ShareLink
-from maps.render import as_dict
 from maps.selectors import (
     basemap_config,
     is_provider_of,
+    labels_in,
     latest_version,
     maps_visible_to,
+    search_version,
     viewer_config,
 )
 from maps.services import (
@@ -36,9 +36,8 @@ from maps.services import (
     share_link_revoke,
 )
 from projects.access import api_login_required, get_object_for, signed_in
+from projects.errors import validation_message
 from projects.models import Deliverable, Project
-
-SEARCH_LIMIT = 20
 
 
 def staff_only(request: HttpRequest, project: Project) -> None:
@@ -64,7 +63,7 @@ def map_new(request: HttpRequest, slug: str) -> HttpResponse:
             project=project, title=request.POST.get("title", ""), by=signed_in(request)
         )
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
         return redirect("projects:project", slug=slug)
     return redirect("maps:edit", pk=new.pk)
 
@@ -123,7 +122,7 @@ def map_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         version = map_publish(map=map_, by=signed_in(request), notes=request.POST.get("notes", ""))
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
         return redirect("maps:edit", pk=pk)
     messages.success(request, f"Published “{map_.title}” v{version.number} to the client.")
     return redirect("maps:version", pk=version.pk)
@@ -196,7 +195,7 @@ def version_attach(request: HttpRequest, pk: int) -> HttpResponse:
     except Http404:
         messages.error(request, "Choose a deliverable of this project.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     else:
         messages.success(request, f"v{version.number} attached to “{deliverable.title}”.")
     return redirect("maps:version", pk=pk)
@@ -216,7 +215,7 @@ def share_create(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         messages.error(request, "The expiry must be a number of days.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     return redirect("maps:version", pk=pk)
 
 
@@ -290,70 +289,8 @@ def share_search(request: HttpRequest, token: str) -> HttpResponse:
 # --- search
 
 
-def search_version(version: MapVersion, query: str) -> dict[str, Any]:
-    """Features of the version's layers whose popup/label attributes contain `query` (SQL ILIKE)."""
-    query = query.strip()
-    results: list[dict[str, Any]] = []
-    if len(query) < 1:
-        return {"results": results}
-    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    for layer in version.definition["layers"]:
-        fields = layer["fields"]
-        if not fields or len(results) >= SEARCH_LIMIT:
-            continue
-        where = " OR ".join("properties ->> %s ILIKE %s" for _ in fields)
-        params: list[Any] = [layer["version_id"]]
-        for name in fields:
-            params += [name, pattern]
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT fid, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
-                f"FROM layers_feature WHERE version_id = %s AND ({where}) ORDER BY fid LIMIT %s",
-                [*params, SEARCH_LIMIT - len(results)],
-            )
-            rows = cur.fetchall()
-        for fid, props, *bbox in rows:
-            props = as_dict(props)
-            match = next(
-                (n for n in fields if query.lower() in str(props.get(n, "")).lower()), fields[0]
-            )
-            results.append(
-                {
-                    "layer": layer["key"],
-                    "layer_title": layer["title"],
-                    "fid": fid,
-                    "label": f"{props.get(match)}",
-                    "attribute": match,
-                    "properties": {n: props.get(n) for n in fields},
-                    "bbox": bbox,
-                }
-            )
-    return {"results": results}
-
-
-LABEL_LIMIT = 300  # per request: more labels than this would not be legible in one view
-
-
 def labels_for(version: MapVersion, request: HttpRequest) -> dict[str, Any]:
-    """Label points of one layer in a bounding box, larger features first."""
-    key = request.GET.get("layer", "")
-    layer = next((x for x in version.definition["layers"] if str(x["key"]) == key), None)
-    label = (layer or {}).get("style", {}).get("label")
-    bbox = _bbox(request)
-    if layer is None or not label or bbox is None:
-        return {"labels": []}
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_X(p), ST_Y(p), t FROM (SELECT ST_PointOnSurface(ST_Force2D(geom)) AS p, "
-            "properties ->> %(a)s AS t, ST_Area(geom) AS area FROM layers_feature "
-            "WHERE version_id = %(v)s::bigint AND properties ? %(a)s "
-            "AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)) q "
-            "WHERE t <> '' ORDER BY area DESC LIMIT %(limit)s",
-            {"a": label["attribute"], "v": layer["version_id"], "w": bbox[0], "s": bbox[1],
-             "e": bbox[2], "n": bbox[3], "limit": LABEL_LIMIT},
-        )  # fmt: skip
-        rows = cur.fetchall()
-    return {"labels": [[round(x, 6), round(y, 6), text] for x, y, text in rows]}
+    return labels_in(version, layer_key=request.GET.get("layer", ""), bbox=_bbox(request))
 
 
 @api_login_required
@@ -440,10 +377,10 @@ def version_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     from maps.render import render_thumbnail
 
     version = get_object_for(request.user, MapVersion, pk=pk)
-    data = version.thumbnail
-    if data is None:
-        data = render_thumbnail(version.definition)
-        MapVersion.objects.filter(pk=version.pk).update(thumbnail=data)
+    # Stored by the worker after publishing; until then drawn for this answer (GET writes nothing).
+    data = (
+        version.thumbnail if version.thumbnail is not None else render_thumbnail(version.definition)
+    )
     response = HttpResponse(bytes(data), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"
     return response

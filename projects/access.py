@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -325,9 +325,3 @@ def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def validation_message(exc: ValidationError | PermissionDenied) -> str:
-    """One sentence for the user from a ValidationError (all its messages) or a PermissionDenied."""
-    messages = getattr(exc, "messages", None)
-    return " ".join(messages) if messages else str(exc)

@@ -5,7 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from projects.access import get_object_for, signed_in, validation_message
+from projects.access import get_object_for, signed_in
+from projects.errors import validation_message
 from projects.models import Deliverable, Project
 from projects.selectors import allowed_moves, deliverables_visible_to, home_for
 from projects.services import deliverable_transition

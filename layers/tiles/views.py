@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET
 from layers.models import Layer
 from layers.tiles import mvt
 from layers.tiles.selectors import VersionRow, tile_version_for, version_bounds
-from projects.access import api_login_required, validation_message, view_as_agency_id
+from projects.access import api_login_required, view_as_agency_id
+from projects.errors import validation_message
 
 TILE_CACHE_CONTROL = "private, max-age=3600"
 
