@@ -18,6 +18,7 @@ from layers import selectors
 from layers.exports import FORMATS, ExportError, download_filename, export_version
 from layers.services import can_edit_layers, layer_delete
 from layers.tiles.views import tile_url_template
+from projects.srid import STORAGE_SRID
 
 
 def _int(value: str | None, default: int) -> int:
@@ -140,7 +141,9 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     if fmt not in FORMATS:
         return HttpResponse("Unknown format.", status=404)
     srid = (
-        version.source_srid if request.GET.get("crs") == "source" and version.source_srid else 4326
+        version.source_srid
+        if request.GET.get("crs") == "source" and version.source_srid
+        else STORAGE_SRID
     )
     tmp = Path(tempfile.mkdtemp(prefix="sharedgis-dl-"))
     out = tmp / f"download{FORMATS[fmt][1]}"

@@ -21,6 +21,7 @@ from maps.styles import default_style, style_fields, style_resolve
 from projects.access import is_provider_staff, members
 from projects.models import Deliverable, Project
 from projects.services import deliverable_transition
+from projects.srid import STORAGE_SRID
 
 
 def _require_provider(user: User, project: Project) -> None:
@@ -95,7 +96,7 @@ def map_update(
         if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
             raise ValidationError("The extent must be [west, south, east, north] in degrees.")
         map.initial_extent = Polygon.from_bbox((w, s, e, n))
-        map.initial_extent.srid = 4326
+        map.initial_extent.srid = STORAGE_SRID
     with transaction.atomic():
         map.save()
         audit_record(
