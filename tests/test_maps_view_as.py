@@ -48,3 +48,20 @@ def test_staff_cannot_view_as_an_agency_they_do_not_serve(world, as_analyst) -> 
 
     stranger = Agency.objects.create(name="Elsewhere", slug="elsewhere", kind="client")
     assert as_analyst.post(reverse("projects:view-as"), {"agency": stranger.pk}).status_code == 404
+
+
+def test_viewing_as_a_town_applies_to_tiles_too(world, as_analyst) -> None:
+    from tests.map_factories import make_parcel_layer, tile_of
+
+    draft_layer = make_parcel_layer(project=world.project_a, n=5)
+    z, x, y = tile_of(-122.3595, 38.4001, 15)
+    tile = reverse("layers:tile", args=[draft_layer.pk, z, x, y])
+    tile += f"?v={draft_layer.current_version_id}"
+    assert as_analyst.get(tile).status_code == 200
+    as_analyst.post(reverse("projects:view-as"), {"agency": world.town_a.pk})
+    # The town sees no unpublished layer, so neither does its "View as" (nor from the memo).
+    assert as_analyst.get(tile).status_code == 404
+    tilejson = reverse("layers:tilejson", args=[draft_layer.pk])
+    assert as_analyst.get(tilejson).status_code == 404
+    as_analyst.post(reverse("projects:view-as-stop"))
+    assert as_analyst.get(tile).status_code == 200
