@@ -12,7 +12,7 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
-    path("", include("audit.urls")),
+    path("", include("projects.audit_log")),
 ]
 
 # A bad query parameter (projects/params.py) answers 400 with its message.

@@ -17,7 +17,7 @@ from layers import partitions
 from layers.exports import _batches
 from layers.models import LayerVersion
 from layers.services import ImportOptions, layer_delete, layer_import_file, partitions_drop_orphans
-from maps.tiles import OVERVIEW_MIN_FEATURES, TileSpec, prepare_version, render_tile
+from layers.tiles import OVERVIEW_MIN_FEATURES, TileSpec, overviews_prepare, render_tile
 from tests.conftest import World
 from tests.layers_data import LAT, LON, points_frame, run_import
 
@@ -124,7 +124,7 @@ def test_tiles_of_one_layer_never_wait_while_other_layers_are_exported_replaced_
             options=ImportOptions(),
             layer=b.layer,
         )
-        prepare_version(b2.pk)
+        overviews_prepare(b2.pk)
         (d,) = run_import(world.project_b, d_file)
         # The analyst deletes C while B's download is still running: give the delete time to wait.
         deleter.start()

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Point, Polygon, box, mapping
 
 from layers.models import LayerVersion
-from maps.tiles import TileSpec, render_tile
+from layers.tiles import TileSpec, render_tile
 from tests.conftest import World
 from tests.layers_data import run_import, write_shapefile
 

@@ -205,7 +205,7 @@ def test_odd_numbers_in_query_strings_are_a_400_with_a_message(world: World, as_
     _, version = make_published_map(project=world.project_a, by=world.analyst, n=3)
     layer = make_parcel_layer(project=world.project_a, n=3)
     export = reverse("maps:export", args=[version.pk, "png"])
-    tile = reverse("maps:tile", args=[layer.pk, 14, 0, 0])
+    tile = reverse("layers:tile", args=[layer.pk, 14, 0, 0])
     huge = "9" * 30
     urls = [
         f"{export}?width=²",

@@ -38,7 +38,7 @@ BACKWARD = "CREATE TABLE IF NOT EXISTS layers_feature_default PARTITION OF layer
 
 
 class Migration(migrations.Migration):
-    dependencies = [("layers", "0003_feature_no_fk")]
+    dependencies = [("layers", "0004_tile_overviews_from_maps")]
 
     operations = [
         migrations.RunSQL(FORWARD, BACKWARD),
