@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -54,7 +55,9 @@ MAP_ENTRY = "main.js"
 def map_module_paths() -> list[str]:
     """Static paths of the viewer/composer ES modules (every .js file in static/js/maps/)."""
     found = finders.find(MAP_MODULES_DIR)
-    folder = Path(found if isinstance(found, str) else found[0])
+    if not isinstance(found, str):
+        raise ImproperlyConfigured(f"static/{MAP_MODULES_DIR}/ is missing or found twice.")
+    folder = Path(found)
     return sorted(f"{MAP_MODULES_DIR}/{p.name}" for p in folder.glob("*.js"))
 
 
