@@ -242,3 +242,64 @@ def test_the_canvas_draws_each_feature_in_the_servers_colour(world, live_server)
                 3 if style["type"] == "categorized" else 5
             )
         assert errors == []
+
+
+def test_the_composer_previews_the_servers_ramp_and_redraws_its_classes(world, live_server) -> None:
+    values = parcel_layer(world.project_a, "Values", lat=38.400)
+    new = map_create(project=world.project_a, title="Draft", by=world.analyst, basemap="none")
+    added = map_layer_add(map=new, layer=values, by=world.analyst)
+    map_layer_update(
+        map_layer=MapLayer.objects.get(pk=added.pk),
+        by=world.analyst,
+        style={"type": "graduated", "attribute": "value", "method": "quantile", "classes": 5},
+    )
+    fields = {f["name"]: f["type"] for f in FLAG_SCHEMA}
+
+    def resolved(ramp: str, classes: int) -> dict[str, Any]:
+        style = {"type": "graduated", "attribute": "value", "method": "quantile"}
+        return style_resolve(
+            {**style, "ramp": ramp, "classes": classes},
+            version_id=values.current_version_id,
+            fields=fields,
+        )
+
+    expected = {(r, n): legend_for(resolved(r, n)) for r, n in (("blues", 5), ("ylorrd", 7))}
+    swatches = (
+        "(sel) => Array.from(document.querySelectorAll(sel))"
+        ".map(s => getComputedStyle(s).backgroundColor)"
+    )
+
+    def rgb(colors: list[str]) -> list[str]:
+        return ["rgb({}, {}, {})".format(*hex_rgb(c)) for c in colors]
+
+    with browser_page() as page:
+        log_in(page, live_server.url, "analyst")
+        page.goto(f"{live_server.url}/maps/{new.pk}/edit/")
+        box = page.locator("fieldset.composer-layer")
+        box.wait_for()
+        assert box.locator("select[name=ramp]").input_value() == "blues"
+        assert page.evaluate(swatches, ".ramp-preview .swatch") == rgb(ramp_colors("blues", 5))
+        assert page.evaluate(swatches, "fieldset .legend .swatch") == rgb(
+            [e["color"] for e in expected[("blues", 5)]]
+        )
+        box.locator("select[name=ramp]").select_option("ylorrd")
+        page.wait_for_function(
+            "() => document.querySelector('fieldset select[name=ramp]').value === 'ylorrd'"
+            " && document.getElementById('composer-status').dataset.pending === '0'"
+        )
+        classes = page.locator("fieldset.composer-layer input[name=classes]")
+        classes.fill("7")
+        classes.press("Tab")
+        page.wait_for_function(
+            "() => document.querySelectorAll('.ramp-preview .swatch').length === 7"
+            " && document.getElementById('composer-status').dataset.pending === '0'"
+        )
+        assert page.evaluate(swatches, ".ramp-preview .swatch") == rgb(ramp_colors("ylorrd", 7))
+        legend = page.evaluate(
+            "() => Array.from(document.querySelectorAll('fieldset .legend li'))"
+            ".map(li => li.textContent)"
+        )
+        assert legend == [e["label"] for e in expected[("ylorrd", 7)]]
+        assert page.evaluate(swatches, "fieldset .legend .swatch") == rgb(
+            [e["color"] for e in expected[("ylorrd", 7)]]
+        )
