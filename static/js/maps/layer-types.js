@@ -5,8 +5,9 @@
      create(map, layer, options) -> a Leaflet layer (options: {maxNativeZoom});
                                     fire map "sharedgis:tilesdrawn" {layer} once drawn,
      legendHtml(layer)           -> optional, <li> entries; default: the style's server legend,
-     composerFieldsHtml(l)       -> optional, composer controls of a draft layer (default: vector),
-     styleFromForm(fs, old, l)   -> optional, the style those controls describe,
+     decorateListItem(li, layer, leafletLayer) -> optional, controls under the viewer's entry,
+     composerFieldsHtml(l)       -> optional, style controls of a draft layer in the composer,
+     styleFromForm(fs, old, l)   -> optional, the style those controls describe (default: old),
    })
    A config layer names its kind in `layer.kind` (missing means "vector"). */
 

@@ -3,6 +3,7 @@
 import { popupHtml } from "./identify.js";
 import { registerLayerType } from "./layer-types.js";
 import { pathStyle } from "./style.js";
+import { vectorFieldsHtml, vectorStyleFrom } from "./vector-form.js";
 
 // VectorGrid 1.3 calls L.DomEvent.fakeStop, removed in Leaflet 1.8: interactive canvas tiles need it.
 if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = () => true; }
@@ -25,4 +26,8 @@ function vectorLayer(map, layer, { maxNativeZoom }) {
   return grid;
 }
 
-registerLayerType("vector", { create: vectorLayer });
+registerLayerType("vector", {
+  create: vectorLayer,
+  composerFieldsHtml: vectorFieldsHtml,
+  styleFromForm: (fs, old, l) => vectorStyleFrom(fs, old, l.fields),
+});

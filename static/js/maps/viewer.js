@@ -2,9 +2,15 @@
    permalink, labels, coordinates, measure, search and export links.
 
    Hook for new layer kinds (rasters): this module draws every config layer through
-   layer-types.js (createLayer / layerLegendHtml), so a kind is added by a module that calls
-   registerLayerType("raster", {create, legendHtml}) and is imported by main.js before the
-   viewer starts; the layer's config entry says `kind: "raster"`. Nothing here changes for it.
+   layer-types.js, never a renderer directly. A kind is one module next to vector.js, imported by
+   main.js, that calls
+     registerLayerType("raster", {
+       create(map, layer, {maxNativeZoom}) -> Leaflet layer,   // also used by the composer
+       legendHtml(layer),                                      // optional, <li> entries
+       decorateListItem(li, layer, leafletLayer),              // optional, e.g. an opacity slider
+       composerFieldsHtml(l), styleFromForm(fs, old, l),       // optional composer controls
+     });
+   and the layer's config entry says `kind: "raster"`. Nothing in this file changes for it.
    Events on the Leaflet map: "sharedgis:tilesdrawn" {layer}, "sharedgis:identify" {layer, properties}. */
 
 import { createMap, fitExtent } from "./base-map.js";
@@ -42,7 +48,7 @@ export function viewer(el, config) {
 
   const list = document.getElementById("layer-list");
   if (list) {
-    renderLayerList(list, config.layers, hidden, (key, checked) => {
+    renderLayerList(list, config.layers, layers, hidden, (key, checked) => {
       if (checked) { layers[key].addTo(map); } else { map.removeLayer(layers[key]); }
       viewChanged();
       labels.refresh();
