@@ -169,7 +169,7 @@ def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
             {
                 "value": category_key(c.get("value")),
                 "color": _color(c.get("color"), "Category colour"),
-                "label": str(c.get("label") or c.get("value") or "(empty)")[:100],
+                "label": str(c.get("label") or category_key(c.get("value")) or "(empty)")[:100],
             }
             for c in categories
             if isinstance(c, dict)

@@ -56,7 +56,7 @@ def map_module_paths() -> list[str]:
     """Static paths of the viewer/composer ES modules (every .js file in static/js/maps/)."""
     found = finders.find(MAP_MODULES_DIR)
     if not isinstance(found, str):
-        raise ImproperlyConfigured(f"static/{MAP_MODULES_DIR}/ is missing or found twice.")
+        raise ImproperlyConfigured(f"No static/{MAP_MODULES_DIR}/ folder: the map pages need it.")
     folder = Path(found)
     return sorted(f"{MAP_MODULES_DIR}/{p.name}" for p in folder.glob("*.js"))
 
