@@ -13,9 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from maps.models import MapVersion
-from maps.selectors import is_provider_of, maps_of_project
+from maps.selectors import is_provider_of, maps_of_project, published_versions_of_agreement
 from maps.styles import style_schema as _style_schema
-from projects.models import Agency
 
 register = template.Library()
 
@@ -38,8 +37,9 @@ def deliverable_map_versions(context: dict[str, Any], deliverable: Any) -> Any:
 
 
 @register.simple_tag(takes_context=True)
-def view_as_choices(context: dict[str, Any]) -> Any:
-    return Agency.objects.visible_to(context["request"].user).filter(kind=Agency.Kind.CLIENT)
+def agreement_map_versions(context: dict[str, Any], agreement: Any) -> list[Any]:
+    """The agreement's published maps (newest version of each) for the hours agreement page."""
+    return published_versions_of_agreement(context["request"].user, agreement)
 
 
 @register.simple_tag
