@@ -110,7 +110,7 @@ def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
 def viewer_config(
     definition: dict[str, Any], *, token: str | None = None, urls: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """What static/js/maps.js needs to draw a map definition (a version's or the draft's)."""
+    """What the map modules (static/js/maps/) need to draw a definition (a version's or the draft's)."""
     return {
         "title": definition["title"],
         "basemap": basemap_config(definition["basemap"]),

@@ -5,7 +5,9 @@ validates it and computes its classes from the data with SQL (categories by freq
 equal interval, quantile or natural breaks), so the stored style carries everything a renderer needs.
 """
 
+import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -13,12 +15,36 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Names with the words the composer shows for them (style_schema hands both to the browser).
 STYLE_TYPES = ("single", "categorized", "graduated")
+STYLE_TYPE_LABELS = {
+    "single": "Single symbol",
+    "categorized": "Categorized",
+    "graduated": "Graduated",
+}
 METHODS = ("equal_interval", "quantile", "jenks")
+METHOD_LABELS = {
+    "equal_interval": "Equal interval",
+    "quantile": "Quantile",
+    "jenks": "Natural breaks (Jenks)",
+}
 MARKERS = ("circle", "square", "triangle")
 DASHES = ("solid", "dashed", "dotted")
+# Screen pixels on, off (SVG/canvas dash arrays); a solid line has none.
+DASH_PATTERNS: dict[str, list[int] | None] = {"solid": None, "dashed": [8, 6], "dotted": [2, 5]}
 MAX_CATEGORIES = 24
 MIN_CLASSES, MAX_CLASSES = 3, 9
+DEFAULT_CLASSES, DEFAULT_METHOD, DEFAULT_RAMP = 5, "quantile", "blues"
+MIN_ZOOM, MAX_ZOOM = 0, 22
+DEFAULT_LABEL_MIN_ZOOM = 14
+# (min, max, step) of the numeric symbol settings, enforced here and offered by the composer.
+SYMBOL_LIMITS: dict[str, tuple[float, float, float]] = {
+    "fill_opacity": (0, 1, 0.05),
+    "stroke_width": (0, 20, 0.5),
+    "size": (2, 40, 1),
+}
+# Schema types vary by source driver (Integer64, Real, float64...): a type naming one is numeric.
+NUMERIC_TYPE_MARKERS = ("int", "real", "float", "double", "number", "decimal")
 
 # Sequential ramps (light → dark), interpolated to the number of classes.
 RAMPS: dict[str, list[str]] = {
@@ -29,6 +55,15 @@ RAMPS: dict[str, list[str]] = {
     "purples": ["#f2f0f7", "#54278f"],
     "ylorrd": ["#ffffb2", "#fd8d3c", "#bd0026"],
     "viridis": ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"],
+}
+RAMP_LABELS = {
+    "blues": "Blues",
+    "greens": "Greens",
+    "reds": "Reds",
+    "oranges": "Oranges",
+    "purples": "Purples",
+    "ylorrd": "Yellow–orange–red",
+    "viridis": "Viridis",
 }
 # A qualitative palette for categories (ColorBrewer Set2 + Dark2).
 PALETTE = [
@@ -52,13 +87,19 @@ def default_style(geometry_type: str = "") -> dict[str, Any]:
     symbol = dict(DEFAULT_SYMBOL)
     if "Line" in geometry_type:
         symbol.update(stroke="#0b5cad", stroke_width=2.0)
-    return {"type": "single", "symbol": symbol, "popup": [], "min_zoom": 0, "max_zoom": 22}
+    return {
+        "type": "single",
+        "symbol": symbol,
+        "popup": [],
+        "min_zoom": MIN_ZOOM,
+        "max_zoom": MAX_ZOOM,
+    }
 
 
 def is_numeric_type(type_name: str) -> bool:
     """Schema types vary by source driver (Integer64, Real, float64...): match them loosely."""
     name = type_name.lower()
-    return any(t in name for t in ("int", "real", "float", "double", "number", "decimal"))
+    return any(t in name for t in NUMERIC_TYPE_MARKERS)
 
 
 def _num(value: Any, name: str, lo: float, hi: float) -> float:
@@ -88,17 +129,22 @@ def _field(value: Any, name: str, fields: dict[str, str]) -> str:
     return value
 
 
+def _limited(merged: dict[str, Any], key: str, name: str) -> float:
+    lo, hi, _step = SYMBOL_LIMITS[key]
+    return _num(merged[key], name, lo, hi)
+
+
 def _symbol(raw: Any) -> dict[str, Any]:
     raw = raw if isinstance(raw, dict) else {}
     merged = {**DEFAULT_SYMBOL, **raw}
     return {
         "fill": _color(merged["fill"], "Fill colour"),
-        "fill_opacity": _num(merged["fill_opacity"], "Fill opacity", 0, 1),
+        "fill_opacity": _limited(merged, "fill_opacity", "Fill opacity"),
         "stroke": _color(merged["stroke"], "Stroke colour"),
-        "stroke_width": _num(merged["stroke_width"], "Line width", 0, 20),
+        "stroke_width": _limited(merged, "stroke_width", "Line width"),
         "dash": _choice(merged["dash"], "Line dash", DASHES),
         "marker": _choice(merged["marker"], "Marker shape", MARKERS),
-        "size": _num(merged["size"], "Marker size", 2, 40),
+        "size": _limited(merged, "size", "Marker size"),
     }
 
 
@@ -121,9 +167,9 @@ def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
             raise ValidationError(f"At most {MAX_CATEGORIES} categories; the rest go to “other”.")
         clean["categories"] = [
             {
-                "value": None if c.get("value") is None else str(c.get("value")),
+                "value": category_key(c.get("value")),
                 "color": _color(c.get("color"), "Category colour"),
-                "label": str(c.get("label") or c.get("value") or "(empty)")[:100],
+                "label": str(c.get("label") or category_key(c.get("value")) or "(empty)")[:100],
             }
             for c in categories
             if isinstance(c, dict)
@@ -139,14 +185,15 @@ def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
             raise ValidationError(
                 f"Graduated styles need a numeric attribute; “{clean['attribute']}” is not numeric."
             )
-        clean["method"] = _choice(style.get("method", "quantile"), "Classification", METHODS)
-        classes = style.get("classes", 5)
+        clean["method"] = _choice(style.get("method", DEFAULT_METHOD), "Classification", METHODS)
+        classes = style.get("classes", DEFAULT_CLASSES)
+        span = f"from {MIN_CLASSES} to {MAX_CLASSES}"
         if isinstance(classes, bool) or not isinstance(classes, int):
-            raise ValidationError("The number of classes must be a whole number from 3 to 9.")
+            raise ValidationError(f"The number of classes must be a whole number {span}.")
         if not MIN_CLASSES <= classes <= MAX_CLASSES:
-            raise ValidationError(f"The number of classes must be from 3 to 9, not {classes}.")
+            raise ValidationError(f"The number of classes must be {span}, not {classes}.")
         clean["classes"] = classes
-        clean["ramp"] = _choice(style.get("ramp", "blues"), "Colour ramp", tuple(RAMPS))
+        clean["ramp"] = _choice(style.get("ramp", DEFAULT_RAMP), "Colour ramp", tuple(RAMPS))
         breaks = style.get("breaks")
         if isinstance(breaks, list) and all(
             isinstance(b, int | float) and not isinstance(b, bool) for b in breaks
@@ -158,7 +205,14 @@ def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
             raise ValidationError("Labels must be an object with an attribute.")
         clean["label"] = {
             "attribute": _field(label.get("attribute"), "The label attribute", fields),
-            "min_zoom": int(_num(label.get("min_zoom", 14), "Label minimum zoom", 0, 22)),
+            "min_zoom": int(
+                _num(
+                    label.get("min_zoom", DEFAULT_LABEL_MIN_ZOOM),
+                    "Label minimum zoom",
+                    MIN_ZOOM,
+                    MAX_ZOOM,
+                )
+            ),
         }
     popup = style.get("popup") or []
     if not isinstance(popup, list):
@@ -171,8 +225,12 @@ def style_validate(style: Any, fields: dict[str, str]) -> dict[str, Any]:
         for p in popup
         if isinstance(p, dict)
     ]
-    clean["min_zoom"] = int(_num(style.get("min_zoom", 0), "Minimum zoom", 0, 22))
-    clean["max_zoom"] = int(_num(style.get("max_zoom", 22), "Maximum zoom", 0, 22))
+    clean["min_zoom"] = int(
+        _num(style.get("min_zoom", MIN_ZOOM), "Minimum zoom", MIN_ZOOM, MAX_ZOOM)
+    )
+    clean["max_zoom"] = int(
+        _num(style.get("max_zoom", MAX_ZOOM), "Maximum zoom", MIN_ZOOM, MAX_ZOOM)
+    )
     if clean["min_zoom"] > clean["max_zoom"]:
         raise ValidationError("The minimum zoom must not be above the maximum zoom.")
     return clean
@@ -196,18 +254,65 @@ def _numeric_sql(attribute: str) -> str:
 
 
 def categories_for(version_id: int, attribute: str, limit: int = 12) -> list[dict[str, Any]]:
-    """The most frequent values of `attribute`, each with a palette colour."""
+    """The most frequent values of `attribute`, each with a palette colour.
+
+    Values are grouped as JSON (so 1 and 1.0 are one value) and named by `category_key`, the text
+    the browser matches tile attributes against.
+    """
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT properties ->> %s AS v, count(*) FROM layers_feature WHERE version_id = %s "
-            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
-            [attribute, version_id, limit],
+            "SELECT v, n FROM (SELECT properties -> %s AS v, count(*) AS n FROM layers_feature "
+            "WHERE version_id = %s GROUP BY 1) c ORDER BY n DESC, v #>> '{}' LIMIT %s",
+            [attribute, version_id, limit + 1],  # + 1: a JSON null and a missing value merge
         )
         rows = cur.fetchall()
+    keys: list[str | None] = []
+    for raw, _count in rows:
+        key = category_key(json.loads(raw) if isinstance(raw, str) else raw)
+        if key not in keys:
+            keys.append(key)
     return [
-        {"value": value, "color": PALETTE[i % len(PALETTE)], "label": value or "(empty)"}
-        for i, (value, _count) in enumerate(rows)
+        {"value": key, "color": PALETTE[i % len(PALETTE)], "label": key or "(empty)"}
+        for i, key in enumerate(keys[:limit])
     ]
+
+
+def _number_text(x: float) -> str:
+    """`x` as JavaScript's String(x) writes it (ECMA-262 Number::toString, shortest digits)."""
+    if x == 0:
+        return "0"
+    _sign, digit_tuple, exponent = Decimal(repr(abs(x))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, n = len(digits), int(exponent) + len(digits)
+    if k <= n <= 21:
+        body = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        body = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        body = "0." + "0" * -n + digits
+    else:
+        mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+        body = f"{mantissa}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+    return ("-" if x < 0 else "") + body
+
+
+def category_key(value: Any) -> str | None:
+    """The text a categorized style matches a value by, identical to the browser's (style.js).
+
+    Tiles carry JSON types (numbers, booleans, strings), so both sides write a value the way
+    JavaScript's String() does: true → "true", 1.0 → "1", 1e-7 → "1e-7"; a missing value is None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and abs(value) < 2**53:
+        return str(value)
+    if isinstance(value, int | float):
+        return _number_text(float(value))
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _stats(version_id: int, attribute: str) -> tuple[float | None, float | None, int]:
@@ -341,11 +446,10 @@ def legend_for(style: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def color_for(style: dict[str, Any], properties: dict[str, Any]) -> str:
-    """The fill colour of one feature (exports use it; static/js/maps.js mirrors it)."""
+    """The fill colour of one feature (exports use it; static/js/maps/style.js mirrors it)."""
     kind = style["type"]
     if kind == "categorized":
-        value = properties.get(style["attribute"])
-        value = None if value is None else str(value)
+        value = category_key(properties.get(style["attribute"]))
         for c in style["categories"]:
             if c["value"] == value:
                 return c["color"]
@@ -359,3 +463,41 @@ def color_for(style: dict[str, Any], properties: dict[str, Any]) -> str:
                 return color
         return style["colors"][-1]
     return style["symbol"]["fill"]
+
+
+def style_schema() -> dict[str, Any]:
+    """What the composer offers and the viewer draws with, as this module defines it.
+
+    Pages embed it (json_script "style-schema", see maps_tags.style_schema) and
+    static/js/maps/schema.js reads it, so the browser never writes a ramp, a classification
+    method, a marker or a limit a second time. Ramps carry their stops and, per number of
+    classes, the colours `ramp_colors` gives (what a graduated style will get).
+    """
+    return {
+        "types": [{"name": t, "label": STYLE_TYPE_LABELS[t]} for t in STYLE_TYPES],
+        "methods": [{"name": m, "label": METHOD_LABELS[m]} for m in METHODS],
+        "classes": {"min": MIN_CLASSES, "max": MAX_CLASSES, "default": DEFAULT_CLASSES},
+        "default_method": DEFAULT_METHOD,
+        "ramps": [
+            {
+                "name": name,
+                "label": RAMP_LABELS[name],
+                "stops": stops,
+                "colors": {
+                    str(n): ramp_colors(name, n) for n in range(MIN_CLASSES, MAX_CLASSES + 1)
+                },
+            }
+            for name, stops in RAMPS.items()
+        ],
+        "default_ramp": DEFAULT_RAMP,
+        "markers": list(MARKERS),
+        "dashes": [{"name": d, "pattern": DASH_PATTERNS[d]} for d in DASHES],
+        "symbol_limits": {
+            key: {"min": lo, "max": hi, "step": step}
+            for key, (lo, hi, step) in SYMBOL_LIMITS.items()
+        },
+        "zoom": {"min": MIN_ZOOM, "max": MAX_ZOOM},
+        "label_min_zoom": DEFAULT_LABEL_MIN_ZOOM,
+        "other_color": OTHER_COLOR,
+        "numeric_type_markers": list(NUMERIC_TYPE_MARKERS),
+    }

@@ -31,3 +31,12 @@ def browser_page(viewport: dict[str, int] | None = None) -> Iterator[Page]:
             yield page
         finally:
             browser.close()
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    """Sign a persona in through the login form (every persona has the same test password)."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")

@@ -4,18 +4,10 @@ identifies and exports it; the other town gets a 404."""
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser import browser_page
+from tests.browser import browser_page, log_in
 from tests.map_factories import make_parcel_layer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-for-tests-1")
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
 
 
 def wait_for_tiles(page: Page) -> None:

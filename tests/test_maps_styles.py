@@ -5,13 +5,18 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from maps.styles import (
+    MAX_CLASSES,
+    MIN_CLASSES,
+    RAMPS,
     breaks_for,
+    category_key,
     color_for,
     jenks_breaks,
     legend_for,
     ramp_colors,
     style_fields,
     style_resolve,
+    style_schema,
     style_validate,
 )
 from tests.map_factories import make_parcel_layer
@@ -146,3 +151,87 @@ def test_an_attribute_without_numbers_cannot_be_graduated(world) -> None:
             version_id=version.pk,
             fields={**FIELDS, "zone": "integer"},  # declared numeric, holds text
         )
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        (None, None),
+        (True, "true"),
+        (False, "false"),
+        (3, "3"),
+        (1.0, "1"),
+        (-0.0, "0"),
+        (2.5, "2.5"),
+        (1e-7, "1e-7"),
+        (0.000001, "0.000001"),
+        (1e21, "1e+21"),
+        (1e16, "10000000000000000"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        ("R1", "R1"),
+    ],
+)
+def test_category_values_are_named_as_javascript_writes_them(value, key) -> None:
+    # What String(value) gives in the browser, which matches tile attributes against categories.
+    assert category_key(value) == key
+
+
+@pytest.mark.django_db
+def test_booleans_and_whole_numbers_categorize_like_the_tiles_carry_them(world) -> None:
+    from django.db import connection
+
+    version = make_parcel_layer(project=world.project_a, n=8).current_version
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE layers_feature SET properties = properties || jsonb_build_object("
+            "'flag', fid %% 2 = 0, 'floors', (fid %% 2) + 1.0) WHERE version_id = %s",
+            [version.pk],
+        )
+    fields = {**FIELDS, "flag": "boolean", "floors": "real"}
+    flags = style_resolve(
+        {"type": "categorized", "attribute": "flag"}, version_id=version.pk, fields=fields
+    )
+    floors = style_resolve(
+        {"type": "categorized", "attribute": "floors"}, version_id=version.pk, fields=fields
+    )
+    assert sorted(c["value"] for c in flags["categories"]) == ["false", "true"]
+    assert sorted(c["value"] for c in floors["categories"]) == ["1", "2"]
+    true = next(c["color"] for c in flags["categories"] if c["value"] == "true")
+    assert color_for(flags, {"flag": True}) == true != flags["other"]["color"]
+    assert color_for(floors, {"floors": 2.0}) == color_for(floors, {"floors": 2})
+
+
+def test_every_choice_the_schema_offers_is_a_style_the_server_accepts() -> None:
+    schema = style_schema()
+    numeric = {"value": "real"}
+    for kind in schema["types"]:
+        attribute = {} if kind["name"] == "single" else {"attribute": "value"}
+        style_validate({"type": kind["name"], **attribute}, numeric)
+    for method in schema["methods"]:
+        for ramp in schema["ramps"]:
+            for classes in (schema["classes"]["min"], schema["classes"]["max"]):
+                style = {"type": "graduated", "attribute": "value", "method": method["name"]}
+                style_validate({**style, "ramp": ramp["name"], "classes": classes}, numeric)
+    for marker in schema["markers"]:
+        style_validate({"symbol": {"marker": marker}}, FIELDS)
+    for dash in schema["dashes"]:
+        style_validate({"symbol": {"dash": dash["name"]}}, FIELDS)
+    for key, limit in schema["symbol_limits"].items():
+        style_validate({"symbol": {key: limit["min"]}}, FIELDS)
+        style_validate({"symbol": {key: limit["max"]}}, FIELDS)
+        with pytest.raises(ValidationError):
+            style_validate({"symbol": {key: limit["max"] + limit["step"]}}, FIELDS)
+    zoom = schema["zoom"]
+    style_validate({"min_zoom": zoom["min"], "max_zoom": zoom["max"]}, FIELDS)
+    with pytest.raises(ValidationError):
+        style_validate({"max_zoom": zoom["max"] + 1}, FIELDS)
+
+
+def test_the_schema_carries_each_ramp_with_the_colours_a_style_of_n_classes_gets() -> None:
+    ramps = {r["name"]: r for r in style_schema()["ramps"]}
+    assert ramps.keys() == RAMPS.keys()
+    for name, ramp in ramps.items():
+        assert ramp["stops"] == RAMPS[name]
+        assert ramp["colors"] == {
+            str(n): ramp_colors(name, n) for n in range(MIN_CLASSES, MAX_CLASSES + 1)
+        }

@@ -1,0 +1,17 @@
+/* Entry of the map pages: starts the viewer or the composer on #map with the #map-config JSON.
+   Layer types register on import (vector.js below; a raster type is one more import here).
+   It starts on DOMContentLoaded, which fires after every module script of the page has run. */
+
+import "./vector.js";
+import { composer } from "./composer.js";
+import { viewer } from "./viewer.js";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const el = document.getElementById("map");
+  const cfg = document.getElementById("map-config");
+  if (!el || !cfg) { return; }
+  const handle = (el.dataset.mode === "composer" ? composer : viewer)(el, JSON.parse(cfg.textContent));
+  // Tests and the benchmark read the Leaflet map (and the viewer's layers by key) from here.
+  window.sharedgisMap = handle.map;
+  window.sharedgisLayers = handle.layers || {};
+});
