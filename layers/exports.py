@@ -5,12 +5,14 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyogrio
 from django.db import connection, transaction
 
 from layers.models import LayerVersion
+
+if TYPE_CHECKING:  # pyarrow and pyogrio (which pulls pandas) load when a download runs
+    import pyarrow as pa
 
 FORMATS = {
     # key: (GDAL driver, extension, media type, label)
@@ -20,11 +22,7 @@ FORMATS = {
     "csv": ("CSV", ".csv", "text/csv", "CSV (WKT)"),
     "kml": ("KML", ".kml", "application/vnd.google-earth.kml+xml", "KML"),
 }
-ARROW_TYPES = {
-    "integer": pa.int64(),
-    "real": pa.float64(),
-    "boolean": pa.bool_(),
-}
+ARROW_TYPES = {"integer": "int64", "real": "float64", "boolean": "bool_"}  # pyarrow factories
 BATCH = 20000
 
 
@@ -39,10 +37,12 @@ def _geometry_type(version: LayerVersion) -> str:
     return f"{base} Z" if version.has_z and base != "Unknown" else base
 
 
-def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
+def _batches(version: LayerVersion, srid: int) -> Iterator["pa.RecordBatch"]:
+    import pyarrow as pa
+
     schema = version.schema or []
     arrow_schema = pa.schema(
-        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
+        [pa.field(f["name"], getattr(pa, ARROW_TYPES.get(f["type"], "string"))()) for f in schema]
         + [pa.field("geometry", pa.binary())]
     )
     transform = "geom" if srid == 4326 else "ST_Transform(geom, %s)"
@@ -60,7 +60,7 @@ def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
             columns = []
             for f in schema:
                 values = [p.get(f["name"]) for p in props]
-                kind = ARROW_TYPES.get(f["type"])
+                kind = getattr(pa, ARROW_TYPES[f["type"]])() if f["type"] in ARROW_TYPES else None
                 if kind is None:
                     values = [
                         v if v is None or isinstance(v, str) else json.dumps(v) for v in values
@@ -73,10 +73,12 @@ def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
             yield pa.RecordBatch.from_arrays([], schema=arrow_schema)
 
 
-def _reader(version: LayerVersion, srid: int) -> pa.RecordBatchReader:
+def _reader(version: LayerVersion, srid: int) -> "pa.RecordBatchReader":
+    import pyarrow as pa
+
     schema = version.schema or []
     arrow_schema = pa.schema(
-        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
+        [pa.field(f["name"], getattr(pa, ARROW_TYPES.get(f["type"], "string"))()) for f in schema]
         + [pa.field("geometry", pa.binary())]
     )
     return pa.RecordBatchReader.from_batches(arrow_schema, _batches(version, srid))
@@ -84,6 +86,8 @@ def _reader(version: LayerVersion, srid: int) -> pa.RecordBatchReader:
 
 def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Path) -> Path:
     """Write `version` to `out` (a file path; .zip for Shapefiles) and return it."""
+    import pyogrio
+
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format “{fmt}”: choose one of {', '.join(FORMATS)}.")
     driver, _ext, _media, _label = FORMATS[fmt]

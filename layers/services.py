@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -25,11 +25,14 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from layers.ingest import pipeline, safety
+from layers.ingest import safety
 from layers.ingest.errors import ImportFailed
 from layers.models import ImportJob, Layer, LayerVersion
 from projects.access import scope_for
 from projects.models import Project
+
+if TYPE_CHECKING:  # the pipeline pulls pyogrio, pandas and pyarrow: loaded where used
+    from layers.ingest import pipeline
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[float], None]
@@ -118,6 +121,8 @@ def layer_import_file(
     job: ImportJob | None = None,
 ) -> list[LayerVersion]:
     """Import a file into `project` (new layers, or a new version of `layer`). All or nothing."""
+    from layers.ingest import pipeline
+
     _require_editor(by, project)
     filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
     with tempfile.TemporaryDirectory(prefix="sharedgis-import-") as tmp:
@@ -176,7 +181,7 @@ def layer_import_file(
                 job.result_versions.set(versions)
             # Low-zoom tile overviews are built in the background once the data is committed.
             for version in versions:
-                transaction.on_commit(partial(_tile_overviews_queue, version.pk))
+                transaction.on_commit(partial(_tile_overviews_queue, version.pk), robust=True)
     return versions
 
 
@@ -190,7 +195,7 @@ def _import_one(
     *,
     project: Project,
     detected: safety.Detected,
-    source: pipeline.SourceLayer,
+    source: "pipeline.SourceLayer",
     multiple: bool,
     filename: str,
     by: User | None,
@@ -198,6 +203,8 @@ def _import_one(
     layer: Layer | None,
     progress: Callable[[int, int], None],
 ) -> LayerVersion:
+    from layers.ingest import pipeline
+
     replacing = layer is not None
     if layer is None:
         stem = PurePosixPath(filename).stem or filename
@@ -291,7 +298,8 @@ def import_job_create(
         upload.name = f"{job.id.hex}{PurePosixPath(name).suffix.lower()[:10]}"
         job.upload = upload
         job.save()
-        transaction.on_commit(lambda: layer_import_task.delay(str(job.id)))
+        # With the broker down the job stays queued and the sweeper sends it later (robust=True).
+        transaction.on_commit(lambda: layer_import_task.delay(str(job.id)), robust=True)
     return job
 
 
@@ -377,6 +385,8 @@ def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
 
 def partitions_drop_orphans() -> int:
     """Drop feature partitions left behind when versions were deleted outside layer_delete."""
+    from layers.ingest import pipeline
+
     with transaction.atomic(), connection.cursor() as cursor:
         orphans = pipeline.orphan_partition_versions(cursor)
         for version_id in orphans:
@@ -386,6 +396,8 @@ def partitions_drop_orphans() -> int:
 
 def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
     """Delete a layer with all its versions and features."""
+    from layers.ingest import pipeline
+
     project = layer.project
     _require_editor(by, project)
     with transaction.atomic():
