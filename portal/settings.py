@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "maps",
     "hours",
     "notifications",
+    "portal",  # management commands: backup, restore
 ]
 
 MIDDLEWARE = [
