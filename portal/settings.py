@@ -85,6 +85,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A connection pool per process (DB_POOL_MAX_SIZE, set by portal/gunicorn_conf.py): connections
+# are bounded by workers x pool size, whatever the threads; broken ones are replaced on checkout.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+if DB_POOL_MAX_SIZE:
+    # CONN_HEALTH_CHECKS makes the pool check each connection on checkout (psycopg_pool).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the shared cache (tiles, throttling).
@@ -136,8 +147,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- Auth
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with a host-wide budget of concurrent password hashes (portal/auth.py).
+    "portal.auth.SlottedModelBackend",
 ]
+LOGIN_SLOTS = env_int("LOGIN_SLOTS", 1)
+LOGIN_SLOT_DIR = env_str("LOGIN_SLOT_DIR", str(BASE_DIR / "var"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
