@@ -14,12 +14,13 @@ import random
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import gevent.pool
 from locust import FastHttpUser, between, events, task
 
-DATA: dict[str, Any] = json.loads(open(os.environ["LOAD_PREPARED"]).read())
+DATA: dict[str, Any] = json.loads(Path(os.environ["LOAD_PREPARED"]).read_text())
 SAMPLES: list[tuple[str, float, float, str]] = []  # (route, time, ms, error or "")
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 HOT_PER_MAP = 24  # tiles every panning user comes back to: cached after their first request
