@@ -21,7 +21,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -297,7 +297,18 @@ def import_job_create(
         # Stored under our own name: the analyst's file name never becomes a path.
         upload.name = f"{job.id.hex}{PurePosixPath(name).suffix.lower()[:10]}"
         job.upload = upload
-        job.save()
+        stored_as = job.upload.field.generate_filename(job, upload.name)
+        try:
+            job.save()
+        except OSError as exc:
+            # Disk (or bucket) full: the storage may keep what it wrote; nothing partial stays.
+            if job.upload.storage.exists(stored_as):
+                job.upload.storage.delete(stored_as)
+            log.error("storing upload %s failed: %s", name, exc)
+            raise ImportFailed(
+                f"“{name}” could not be stored: the server is out of space. Nothing was saved; "
+                "the GIS team must free space before you try again."
+            ) from exc
         # With the broker down the job stays queued and the sweeper sends it later (robust=True).
         transaction.on_commit(lambda: layer_import_task.delay(str(job.id)), robust=True)
     return job
@@ -342,6 +353,8 @@ def layer_import(*, job: ImportJob) -> ImportJob:
         _job_fail(job, str(exc))
     except SoftTimeLimitExceeded:
         _job_fail(job, "The import took longer than the time limit and was stopped.")
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: nothing was committed; the task retries the job
     except Exception:
         log.exception("import job %s failed", job.pk)
         _job_fail(
@@ -362,13 +375,15 @@ def _job_fail(job: ImportJob, message: str) -> None:
     )
 
 
-def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
+def jobs_requeue_stuck(
+    *, max_attempts: int = 3, queued_after: timedelta = timedelta(minutes=10)
+) -> int:
     """Re-queue jobs whose worker died (running too long) or whose message was lost (queued too long)."""
     from layers.tasks import layer_import_task
 
     now = timezone.now()
     running_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
-    queued_cutoff = now - timedelta(minutes=10)
+    queued_cutoff = now - queued_after
     stuck = ImportJob.objects.filter(
         status=ImportJob.Status.RUNNING, started_at__lt=running_cutoff
     ) | ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=queued_cutoff)

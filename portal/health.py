@@ -118,6 +118,9 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(NO_DATABASE_PATHS):
             try:
+                # The request's one health check (CONN_HEALTH_CHECKS), done here rather than at
+                # the first query, which may run in a later middleware.
+                connection.close_if_health_check_failed()
                 connection.ensure_connection()
             except DB_DOWN:
                 log.warning("database unreachable: 503 for %s", request.path)

@@ -85,8 +85,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# A connection pool per process (DB_POOL_MAX_SIZE, set by portal/gunicorn_conf.py): connections
-# are bounded by workers x pool size, whatever the threads; broken ones are replaced on checkout.
+# Optional connection pool per process (DB_POOL_MAX_SIZE, off by default): connections are then
+# bounded by workers x pool size whatever the threads; broken ones are replaced on checkout.
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
 if DB_POOL_MAX_SIZE:
     # CONN_HEALTH_CHECKS makes the pool check each connection on checkout (psycopg_pool).
@@ -94,7 +94,7 @@ if DB_POOL_MAX_SIZE:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": DB_POOL_MAX_SIZE,
-        "timeout": 20,
+        "timeout": env_int("DB_POOL_TIMEOUT", 5),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
