@@ -22,10 +22,11 @@ run: setup ## Set up, load the demo, serve http://127.0.0.1:8000 (gunicorn + Cel
 dev: setup ## Like run, with the auto-reloading development server (for people changing code)
 	@bash scripts/dev.sh
 
-test: setup ## Lint, types, migrations check, then the whole test suite (real PostGIS, Redis, Chromium)
+test: setup ## Lint, types, arrows, migrations check, then the whole test suite (real PostGIS, Redis, Chromium)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	@$(MAKE) --no-print-directory typecheck
+	@$(PY) scripts/check_arrows.py
 	@DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0 || (echo "Missing migrations: run manage.py makemigrations"; exit 1)
 	@# Tests keep their tasks and cached tiles apart from a `make run` on the same Redis.
 	@DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true CELERY_QUEUE=sharedgis-test CACHE_KEY_PREFIX=sharedgis-test \

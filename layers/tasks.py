@@ -8,6 +8,9 @@ from django.db import InterfaceError, OperationalError
 from layers.models import ImportJob
 from layers.services import jobs_requeue_stuck, layer_import, partitions_drop_orphans
 
+# Registered with Celery through this module (autodiscovery reads each app's tasks.py).
+from layers.tiles.tasks import tile_overviews_prepare_task as tile_overviews_prepare_task
+
 DB_RETRY_SECONDS = 10
 
 

@@ -21,7 +21,7 @@ def fingerprint(layer_id: int, agreement_id: int, month: date) -> dict[str, Any]
     from django.db import connection
     from django.test import Client
 
-    from hours.selectors import statement_for
+    from hours.statements import statement_for
     from maps.models import ShareLink
     from portal.backup import stored_files, table_counts
     from projects.models import ServiceAgreement

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from hours.selectors import month_start
+from hours.months import month_start
 from hours.services import month_close
 from layers.models import ImportJob
 from layers.services import ImportOptions, layer_import_file
