@@ -1,18 +1,20 @@
 """gunicorn settings for `make run` and production (`gunicorn -c portal/gunicorn_conf.py portal.wsgi`).
 
 Threaded workers (gthread) with keep-alive: a map view asks for dozens of tiles at once over a few
-connections. gthread's threads are a fixed pool and each keeps at most one persistent database
-connection (DB_CONN_MAX_AGE), so the portal holds at most WEB_WORKERS x WEB_THREADS connections
-(24 by default) whatever the load. With many more threads set DB_POOL_MAX_SIZE (a psycopg pool
-per worker) instead; a pool makes requests wait for a connection while the database is down
-rather than answering 503 at once.
+connections. Database connections come from a psycopg pool per worker (DB_POOL_MAX_SIZE, 8), so
+the portal holds at most WEB_WORKERS x DB_POOL_MAX_SIZE connections (16) whatever the load and
+the threads.
 """
 
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-threads = int(os.environ.get("WEB_THREADS", "12"))
+# Many cheap threads: a login waiting for its password-hash slot (portal/auth.py) holds a thread
+# but no database connection, so it never starves tiles of threads or connections.
+threads = int(os.environ.get("WEB_THREADS", "48"))
+# Each worker borrows database connections from its own pool (portal/settings.py).
+os.environ.setdefault("DB_POOL_MAX_SIZE", "8")
 worker_class = "gthread"
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))

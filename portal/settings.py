@@ -85,16 +85,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# Optional connection pool per process (DB_POOL_MAX_SIZE, off by default): connections are then
-# bounded by workers x pool size whatever the threads; broken ones are replaced on checkout.
+# A connection pool per process (DB_POOL_MAX_SIZE; portal/gunicorn_conf.py sets 8, tests and
+# commands keep plain connections): connections are bounded by processes x pool size whatever the
+# threads; a broken one is replaced on checkout; with the database down a request waits at most
+# DB_POOL_TIMEOUT seconds, then gets the 503 page.
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
 if DB_POOL_MAX_SIZE:
     # CONN_HEALTH_CHECKS makes the pool check each connection on checkout (psycopg_pool).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
+        "min_size": 2,
         "max_size": DB_POOL_MAX_SIZE,
-        "timeout": env_int("DB_POOL_TIMEOUT", 5),
+        "timeout": env_int("DB_POOL_TIMEOUT", 3),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
