@@ -142,7 +142,7 @@ def celery_worker(transactional_db: None) -> Iterator[str]:
     app.conf.task_default_queue = queue
     try:
         with start_worker(
-            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=30
+            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=120
         ):
             yield queue
     finally:
