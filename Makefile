@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup run test lint typecheck worker bench-ingest bench-tiles bench-hours clean
+.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -12,10 +12,20 @@ setup: ## Install what is missing (apt, .venv, npm), create the database, migrat
 	@bash scripts/setup.sh
 	@DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
 
-run: setup ## Set up, load the demo and serve on http://127.0.0.1:8000 with a Celery worker
+lock: ## Regenerate requirements.lock (exact versions + hashes) from pyproject.toml
+	@[ -x $(PY) ] || bash scripts/setup.sh
+	@bash scripts/lock.sh
+
+run: setup ## Set up, load the demo, serve http://127.0.0.1:8000 (gunicorn + Celery worker + beat)
 	@bash scripts/run.sh
 
-test: setup ## Set up and run the whole test suite against real PostGIS, Redis and Chromium
+dev: setup ## Like run, with the auto-reloading development server (for people changing code)
+	@bash scripts/dev.sh
+
+test: setup ## Lint, types, arrows, migrations check, then the whole test suite (real PostGIS, Redis, Chromium)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	@$(MAKE) --no-print-directory typecheck
 	@$(PY) scripts/check_arrows.py
 	@DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0 || (echo "Missing migrations: run manage.py makemigrations"; exit 1)
 	@# Tests keep their tasks and cached tiles apart from a `make run` on the same Redis.
@@ -33,6 +43,13 @@ typecheck: ## mypy on the apps
 worker: ## A Celery worker (with the beat scheduler for the stuck-job sweeper)
 	DEBUG=$${DEBUG:-1} .venv/bin/celery -A portal worker -B -l info -Q sharedgis
 
+backup: setup ## One archive in var/backups/: database dump, stored files, manifest with checksums
+	@$(PY) manage.py backup $(if $(OUTPUT),--output $(OUTPUT),)
+
+restore: setup ## Restore BACKUP=path into an empty database and storage
+	@[ -n "$(BACKUP)" ] || (echo "Usage: make restore BACKUP=var/backups/sharedgis-....tar"; exit 2)
+	@$(PY) manage.py restore "$(BACKUP)"
+
 bench-ingest: setup ## Benchmark layer import against ogr2ogr
 	DEBUG=1 $(PY) bench/ingest.py
 
@@ -41,6 +58,12 @@ bench-tiles: setup ## Benchmark vector tiles against raw ST_AsMVT
 
 bench-hours: setup ## Benchmark statements and burn-down against hand-written SQL
 	DEBUG=1 $(PY) bench/hours.py
+
+bench-load: setup ## 100 users for 60 s against the make-run stack (locust), per-route percentiles
+	@bash bench/load.sh
+
+bench-faults: setup ## PostgreSQL restart, Redis stop, disk full against a live stack: report + RESULT
+	@DEBUG=1 $(PY) bench/faults.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles

@@ -5,14 +5,16 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyogrio
 from django.db import connection, transaction
 
 from layers.models import LayerVersion
 from projects.csv_safety import safe_text
 from projects.srid import STORAGE_SRID
+
+if TYPE_CHECKING:  # pyarrow and pyogrio (which pulls pandas) load when a download runs
+    import pyarrow as pa
 
 FORMATS = {
     # key: (GDAL driver, extension, media type, label)
@@ -22,11 +24,7 @@ FORMATS = {
     "csv": ("CSV", ".csv", "text/csv", "CSV (WKT)"),
     "kml": ("KML", ".kml", "application/vnd.google-earth.kml+xml", "KML"),
 }
-ARROW_TYPES = {
-    "integer": pa.int64(),
-    "real": pa.float64(),
-    "boolean": pa.bool_(),
-}
+ARROW_TYPES = {"integer": "int64", "real": "float64", "boolean": "bool_"}  # pyarrow factories
 BATCH = 20000
 
 
@@ -43,11 +41,13 @@ def _geometry_type(version: LayerVersion) -> str:
 
 def _batches(
     version: LayerVersion, srid: int, *, spreadsheet: bool = False
-) -> Iterator[pa.RecordBatch]:
+) -> Iterator["pa.RecordBatch"]:
     """The version's features in Arrow batches; `spreadsheet` neutralises formula-like text."""
+    import pyarrow as pa
+
     schema = version.schema or []
     arrow_schema = pa.schema(
-        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
+        [pa.field(f["name"], getattr(pa, ARROW_TYPES.get(f["type"], "string"))()) for f in schema]
         + [pa.field("geometry", pa.binary())]
     )
     transform = "geom" if srid == STORAGE_SRID else "ST_Transform(geom, %s)"
@@ -65,7 +65,7 @@ def _batches(
             columns = []
             for f in schema:
                 values = [p.get(f["name"]) for p in props]
-                kind = ARROW_TYPES.get(f["type"])
+                kind = getattr(pa, ARROW_TYPES[f["type"]])() if f["type"] in ARROW_TYPES else None
                 if kind is None:
                     values = [
                         v if v is None or isinstance(v, str) else json.dumps(v) for v in values
@@ -80,10 +80,12 @@ def _batches(
             yield pa.RecordBatch.from_arrays([], schema=arrow_schema)
 
 
-def _reader(version: LayerVersion, srid: int, spreadsheet: bool = False) -> pa.RecordBatchReader:
+def _reader(version: LayerVersion, srid: int, spreadsheet: bool = False) -> "pa.RecordBatchReader":
+    import pyarrow as pa
+
     schema = version.schema or []
     arrow_schema = pa.schema(
-        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
+        [pa.field(f["name"], getattr(pa, ARROW_TYPES.get(f["type"], "string"))()) for f in schema]
         + [pa.field("geometry", pa.binary())]
     )
     return pa.RecordBatchReader.from_batches(
@@ -93,6 +95,8 @@ def _reader(version: LayerVersion, srid: int, spreadsheet: bool = False) -> pa.R
 
 def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Path) -> Path:
     """Write `version` to `out` (a file path; .zip for Shapefiles) and return it."""
+    import pyogrio
+
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format “{fmt}”: choose one of {', '.join(FORMATS)}.")
     driver, _ext, _media, _label = FORMATS[fmt]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -21,16 +21,19 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
 from layers import partitions
-from layers.ingest import pipeline, safety
+from layers.ingest import safety
 from layers.ingest.errors import ImportFailed
 from layers.models import ImportJob, Layer, LayerVersion
 from projects.access import is_provider_staff
 from projects.models import Project
+
+if TYPE_CHECKING:  # the pipeline pulls pyogrio, pandas and pyarrow: loaded where used
+    from layers.ingest import pipeline
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[float], None]
@@ -120,6 +123,8 @@ def layer_import_file(
     job: ImportJob | None = None,
 ) -> list[LayerVersion]:
     """Import a file into `project` (new layers, or a new version of `layer`). All or nothing."""
+    from layers.ingest import pipeline
+
     _require_editor(by, project)
     filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
     with tempfile.TemporaryDirectory(prefix="sharedgis-import-") as tmp:
@@ -178,7 +183,7 @@ def layer_import_file(
                 job.result_versions.set(versions)
             # Low-zoom tile overviews are built in the background once the data is committed.
             for version in versions:
-                transaction.on_commit(partial(_tile_overviews_queue, version.pk))
+                transaction.on_commit(partial(_tile_overviews_queue, version.pk), robust=True)
     return versions
 
 
@@ -192,7 +197,7 @@ def _import_one(
     *,
     project: Project,
     detected: safety.Detected,
-    source: pipeline.SourceLayer,
+    source: "pipeline.SourceLayer",
     multiple: bool,
     filename: str,
     by: User | None,
@@ -200,6 +205,8 @@ def _import_one(
     layer: Layer | None,
     progress: Callable[[int, int], None],
 ) -> LayerVersion:
+    from layers.ingest import pipeline
+
     replacing = layer is not None
     if layer is None:
         stem = PurePosixPath(filename).stem or filename
@@ -294,8 +301,20 @@ def import_job_create(
         # Stored under our own name: the analyst's file name never becomes a path.
         upload.name = f"{job.id.hex}{PurePosixPath(name).suffix.lower()[:10]}"
         job.upload = upload
-        job.save()
-        transaction.on_commit(lambda: layer_import_task.delay(str(job.id)))
+        stored_as = job.upload.field.generate_filename(job, upload.name)
+        try:
+            job.save()
+        except OSError as exc:
+            # Disk (or bucket) full: the storage may keep what it wrote; nothing partial stays.
+            if job.upload.storage.exists(stored_as):
+                job.upload.storage.delete(stored_as)
+            log.error("storing upload %s failed: %s", name, exc)
+            raise ImportFailed(
+                f"“{name}” could not be stored: the server is out of space. Nothing was saved; "
+                "the GIS team must free space before you try again."
+            ) from exc
+        # With the broker down the job stays queued and the sweeper sends it later (robust=True).
+        transaction.on_commit(lambda: layer_import_task.delay(str(job.id)), robust=True)
     return job
 
 
@@ -338,6 +357,8 @@ def layer_import(*, job: ImportJob) -> ImportJob:
         _job_fail(job, str(exc))
     except SoftTimeLimitExceeded:
         _job_fail(job, "The import took longer than the time limit and was stopped.")
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: nothing was committed; the task retries the job
     except Exception:
         log.exception("import job %s failed", job.pk)
         _job_fail(
@@ -358,13 +379,15 @@ def _job_fail(job: ImportJob, message: str) -> None:
     )
 
 
-def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
+def jobs_requeue_stuck(
+    *, max_attempts: int = 3, queued_after: timedelta = timedelta(minutes=10)
+) -> int:
     """Re-queue jobs whose worker died (running too long) or whose message was lost (queued too long)."""
     from layers.tasks import layer_import_task
 
     now = timezone.now()
     running_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
-    queued_cutoff = now - timedelta(minutes=10)
+    queued_cutoff = now - queued_after
     stuck = ImportJob.objects.filter(
         status=ImportJob.Status.RUNNING, started_at__lt=running_cutoff
     ) | ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=queued_cutoff)

@@ -1,6 +1,9 @@
 """Celery tasks: thin wrappers that load a row and call a service."""
 
+from typing import Any
+
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from layers import partitions
 from layers.models import ImportJob
@@ -9,13 +12,25 @@ from layers.services import jobs_requeue_stuck, layer_import, partitions_drop_or
 # Registered with Celery through this module (autodiscovery reads each app's tasks.py).
 from layers.tiles.tasks import tile_overviews_prepare_task as tile_overviews_prepare_task
 
+DB_RETRY_SECONDS = 10
 
-@shared_task(name="layers.tasks.layer_import_task", acks_late=True, reject_on_worker_lost=True)
-def layer_import_task(job_id: str) -> str:
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None:
-        return "missing"
-    return layer_import(job=job).status
+
+@shared_task(
+    bind=True,
+    name="layers.tasks.layer_import_task",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+)
+def layer_import_task(self: Any, job_id: str) -> str:
+    try:
+        job = ImportJob.objects.filter(pk=job_id).first()
+        if job is None:
+            return "missing"
+        return layer_import(job=job).status
+    except (OperationalError, InterfaceError) as exc:
+        # PostgreSQL restarted mid-job: the import's transaction rolled back; run it again.
+        raise self.retry(exc=exc, countdown=DB_RETRY_SECONDS) from exc
 
 
 @shared_task(name="layers.tasks.requeue_stuck_jobs_task")

@@ -38,3 +38,26 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_file_load(path: str) -> None:
+    """Read KEY=VALUE lines of a local `.env` into the environment; variables already set win.
+
+    `make setup` writes one (git-ignored) for development so `manage.py` and `celery` need no
+    prefix. Production sets its environment and has no file; an empty `path` reads nothing.
+    """
+    if not path or not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.removeprefix("export ").partition("=")
+            key = key.strip()
+            if not sep or not key.isidentifier():
+                raise ImproperlyConfigured(f"{path}, line {number}: expected KEY=VALUE.")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            os.environ.setdefault(key, value)

@@ -1,14 +1,18 @@
 """SharedGIS settings: one module, every deploy-specific value read from the environment."""
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_file_load, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Development: `make setup` writes a git-ignored .env (SECRET_KEY, DEBUG=1); the environment wins.
+# SHAREDGIS_ENV_FILE names another file, or "" for none (production needs no file).
+env_file_load(os.environ.get("SHAREDGIS_ENV_FILE", str(BASE_DIR / ".env")))
 
 DEBUG = env_bool("DEBUG", default=False)
 # A development deployment (DEBUG=1 in the environment). Kept apart from DEBUG, which test runners
@@ -32,7 +36,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "leaflet",
     "axes",
-    "portal",  # the demo composition (portal/management/commands/load_demo.py)
+    "portal",  # management commands: load_demo (the demo composition), backup, restore
     "audit",
     "projects",
     "layers",
@@ -44,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.health.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,19 +84,41 @@ DATABASES = {
         env_str("DATABASE_URL", "postgres:///sharedgis"),
         engine="django.contrib.gis.db.backends.postgis",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        # A persistent connection broken by a database restart is replaced at the next request.
+        conn_health_checks=True,
     )
 }
+# A connection pool per process (DB_POOL_MAX_SIZE; portal/gunicorn_conf.py sets 8, tests and
+# commands keep plain connections): connections are bounded by processes x pool size whatever the
+# threads; a broken one is replaced on checkout; with the database down a request waits at most
+# DB_POOL_TIMEOUT seconds, then gets the 503 page.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+if DB_POOL_MAX_SIZE:
+    # CONN_HEALTH_CHECKS makes the pool check each connection on checkout (psycopg_pool).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_int("DB_POOL_TIMEOUT", 3),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the shared cache (tiles, throttling).
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The cache only speeds things up: with Redis down, reads miss and writes are dropped (logged).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sharedgis"),
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
     }
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # job state lives in our own database rows
@@ -104,8 +131,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3700)}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "sharedgis")
 CELERY_TASK_ALWAYS_EAGER = False
+# With Redis down a queued job stays "queued" (the sweeper sends it later): fail fast, don't hang.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-imports": {"task": "layers.tasks.requeue_stuck_jobs_task", "schedule": 300.0},
+    "worker-heartbeat": {"task": "portal.heartbeat", "schedule": 60.0},
     "drop-orphan-feature-partitions": {
         "task": "layers.tasks.drop_orphan_partitions_task",
         "schedule": 3600.0,
@@ -115,8 +152,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- Auth
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with a host-wide budget of concurrent password hashes (portal/auth.py).
+    "portal.auth.SlottedModelBackend",
 ]
+LOGIN_SLOTS = env_int("LOGIN_SLOTS", 1)
+LOGIN_SLOT_DIR = env_str("LOGIN_SLOT_DIR", str(BASE_DIR / "var"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -254,6 +294,10 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_UNZIPPED_BYTES = env_int("UPLOAD_MAX_UNZIPPED_BYTES", 8 * 1024**3)
 UPLOAD_MAX_ZIP_MEMBERS = env_int("UPLOAD_MAX_ZIP_MEMBERS", 200)
 UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
+
+# --- Health (/readyz): the worker heartbeat's maximum age, and free disk under MEDIA_ROOT.
+HEARTBEAT_MAX_AGE = env_int("HEARTBEAT_MAX_AGE", 180)
+DISK_MIN_FREE_MB = env_int("DISK_MIN_FREE_MB", 1024)
 
 # Share links (no account): every link expires; the form proposes the default.
 SHARE_LINK_DEFAULT_DAYS = env_int("SHARE_LINK_DEFAULT_DAYS", 30)

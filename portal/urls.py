@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal import health
 from projects import views as project_views
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", project_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

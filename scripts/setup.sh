@@ -54,14 +54,33 @@ fi
 # --- 3. Python virtualenv with the project's dependencies.
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-deps_hash=$(sha256sum pyproject.toml | cut -c1-16)
+# Installs come from requirements.lock (exact versions, hashes checked); `make lock` updates it.
+deps_hash=$(cat pyproject.toml requirements.lock 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ]; then say "Creating .venv"; "$PY" -m venv .venv; fi
 if [ "$(cat "$STAMPS/pip" 2>/dev/null)" != "$deps_hash" ]; then
-  say "Installing Python dependencies"
-  .venv/bin/pip install -q --upgrade pip
+  say "Installing Python dependencies from requirements.lock"
+  .venv/bin/pip install -q --require-hashes --no-deps -r requirements.lock
   .venv/bin/python scripts/requirements.py > "$STAMPS/requirements.txt"
-  .venv/bin/pip install -q -r "$STAMPS/requirements.txt"
+  locked=$(sed -n 's/^# pyproject-deps: //p' requirements.lock)
+  if [ "$locked" != "$(sha256sum < "$STAMPS/requirements.txt" | cut -c1-16)" ]; then
+    say "requirements.lock is older than pyproject.toml: installing the new requirements too; run make lock"
+    .venv/bin/pip install -q -r "$STAMPS/requirements.txt"
+  fi
   echo "$deps_hash" > "$STAMPS/pip"
+fi
+
+# --- 3b. A local, git-ignored .env so `manage.py` and `celery` work with no prefix (settings read
+# it; a variable set in the environment always wins; production sets its environment instead).
+if [ ! -f .env ]; then
+  say "Writing .env (development settings, generated SECRET_KEY)"
+  {
+    echo "# Written by make setup for development; git-ignored. The environment wins over this file."
+    echo "DEBUG=1"
+    echo "SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    if [ -n "${DATABASE_URL:-}" ]; then echo "DATABASE_URL=$DATABASE_URL"; fi
+    if [ -n "${REDIS_URL:-}" ]; then echo "REDIS_URL=$REDIS_URL"; fi
+  } > .env
+  chmod 600 .env
 fi
 
 # --- 4. Front-end assets from npm.

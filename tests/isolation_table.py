@@ -220,6 +220,8 @@ PUBLIC_ROUTES = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
+    "healthz",
+    "readyz",
 }
 
 

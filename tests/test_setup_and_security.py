@@ -39,7 +39,11 @@ def test_check_deploy_is_clean_in_production_mode() -> None:
 
 
 def test_production_refuses_to_start_without_a_secret_key() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"} | {"DEBUG": "0"}
+    # Production has no local .env (SHAREDGIS_ENV_FILE="" reads none).
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"} | {
+        "DEBUG": "0",
+        "SHAREDGIS_ENV_FILE": "",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,

@@ -1,0 +1,26 @@
+"""gunicorn settings for `make run` and production (`gunicorn -c portal/gunicorn_conf.py portal.wsgi`).
+
+Threaded workers (gthread) with keep-alive: a map view asks for dozens of tiles at once over a few
+connections. Database connections come from a psycopg pool per worker (DB_POOL_MAX_SIZE, 8), so
+the portal holds at most WEB_WORKERS x DB_POOL_MAX_SIZE connections (16) whatever the load and
+the threads.
+"""
+
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+# Many cheap threads: a login waiting for its password-hash slot (portal/auth.py) holds a thread
+# but no database connection, so it never starves tiles of threads or connections.
+threads = int(os.environ.get("WEB_THREADS", "48"))
+# Each worker borrows database connections from its own pool (portal/settings.py).
+os.environ.setdefault("DB_POOL_MAX_SIZE", "8")
+worker_class = "gthread"
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
+graceful_timeout = 30
+# Pending connections beyond the threads wait in the kernel's queue, not in a worker.
+backlog = 2048
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
