@@ -28,8 +28,9 @@ test: setup ## Lint, types, arrows, migrations check, then the whole test suite 
 	@$(MAKE) --no-print-directory typecheck
 	@$(PY) scripts/check_arrows.py
 	@DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0 || (echo "Missing migrations: run manage.py makemigrations"; exit 1)
-	@# Tests keep their tasks and cached tiles apart from a `make run` on the same Redis.
-	@DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true CELERY_QUEUE=sharedgis-test CACHE_KEY_PREFIX=sharedgis-test \
+	@# Tests keep their tasks and cached tiles apart from a `make run` on the same Redis, and each run
+	@# gets a fresh cache prefix: tile keys are version ids, which a new test database reuses.
+	@DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true CELERY_QUEUE=sharedgis-test CACHE_KEY_PREFIX=sharedgis-test-$$(date +%s%N) \
 	  $(PY) -m pytest --create-db -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: ## ruff check and format check
