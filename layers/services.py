@@ -27,7 +27,9 @@ from django.utils import timezone
 from audit.services import audit_record
 from layers.ingest import pipeline, safety
 from layers.ingest.errors import ImportFailed
-from layers.models import ImportJob, Layer, LayerVersion
+from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
+from layers.raster import safety as raster_safety
+from layers.raster.storage import local_path
 from projects.access import scope_for
 from projects.models import Project
 
@@ -119,6 +121,24 @@ def layer_import_file(
 ) -> list[LayerVersion]:
     """Import a file into `project` (new layers, or a new version of `layer`). All or nothing."""
     _require_editor(by, project)
+    if raster_safety.looks_like_raster(path, original_filename):
+        from layers.raster.importer import raster_import_file
+
+        return [
+            raster_import_file(
+                project=project,
+                path=path,
+                original_filename=original_filename,
+                by=by,
+                srid=options.srid,
+                name=options.name,
+                layer=layer,
+                progress=progress,
+                job=job,
+            )
+        ]
+    if layer is not None and layer.kind == Layer.Kind.RASTER:
+        raise ImportFailed(f"“{layer.name}” is a raster layer: upload a raster to replace it.")
     filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
     with tempfile.TemporaryDirectory(prefix="sharedgis-import-") as tmp:
         detected = safety.prepare(path, original_filename, Path(tmp))
@@ -320,7 +340,7 @@ def layer_import(*, job: ImportJob) -> ImportJob:
                 return job
             layer_import_file(
                 project=job.project,
-                path=Path(job.upload.path),
+                path=local_path(job.upload),
                 original_filename=job.original_filename,
                 by=job.created_by,
                 options=options,
@@ -390,6 +410,16 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
     _require_editor(by, project)
     with transaction.atomic():
         version_ids = list(layer.versions.values_list("pk", flat=True))
+        files = [
+            name
+            for pair in RasterVersion.objects.filter(version__layer=layer).values_list(
+                "cog", "original"
+            )
+            for name in pair
+            if name
+        ]
+        # Stored files go once the rows are gone for good; a rollback keeps both.
+        transaction.on_commit(partial(_storage_delete, files))
         with connection.cursor() as cursor:
             for vid in version_ids:
                 pipeline.drop_partition(cursor, vid)
@@ -404,3 +434,10 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
         layer.current_version = None
         layer.save(update_fields=["current_version"])
         layer.delete()
+
+
+def _storage_delete(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)

@@ -240,6 +240,12 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_UNZIPPED_BYTES = env_int("UPLOAD_MAX_UNZIPPED_BYTES", 8 * 1024**3)
 UPLOAD_MAX_ZIP_MEMBERS = env_int("UPLOAD_MAX_ZIP_MEMBERS", 200)
 UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
+# Rasters (layers/raster): checked from the header before any pixel is read.
+RASTER_MAX_PIXELS = env_int("RASTER_MAX_PIXELS", 2_000_000_000)  # width x height of one band
+RASTER_MAX_SIDE = env_int("RASTER_MAX_SIDE", 200_000)
+RASTER_MAX_BANDS = env_int("RASTER_MAX_BANDS", 16)
+# GDAL's block cache of a conversion: with windowed reads this bounds the job's memory.
+RASTER_GDAL_CACHE_MB = env_int("RASTER_GDAL_CACHE_MB", 256)
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")
 
