@@ -93,6 +93,8 @@ def _require_editor(user: User | AnonymousUser | None, project: Project) -> None
 def _progress_writer(job_id: Any) -> tuple[Callable[[float], None], Callable[[], None]]:
     """Progress goes through its own autocommit connection: the import's transaction is still open."""
     side = connections.create_connection("default")
+    # A raster conversion reports from a watcher thread while GDAL works in this one.
+    side.inc_thread_sharing()
     last = [-1.0]
 
     def write(fraction: float) -> None:
@@ -105,7 +107,11 @@ def _progress_writer(job_id: Any) -> tuple[Callable[[float], None], Callable[[],
                 [round(min(fraction, 1.0), 3), str(job_id)],
             )
 
-    return write, side.close
+    def close() -> None:
+        side.close()
+        side.dec_thread_sharing()
+
+    return write, close
 
 
 def layer_import_file(

@@ -154,12 +154,10 @@ def _patch_tag(path: Path, tag: int, value: int) -> Path:
     (n,) = struct.unpack_from("<H", raw, ifd)
     for i in range(n):
         entry = ifd + 2 + 12 * i
-        code, kind, _count = struct.unpack_from("<HHI", raw, entry)
+        code, _kind, _count = struct.unpack_from("<HHI", raw, entry)
         if code == tag:
-            if kind == 3:
-                struct.pack_into("<H", raw, entry + 8, value)
-            else:
-                struct.pack_into("<I", raw, entry + 8, value)
+            # Rewritten as a LONG so that any 32-bit value fits.
+            struct.pack_into("<HHII", raw, entry, code, 4, 1, value)
             path.write_bytes(bytes(raw))
             return path
     raise AssertionError(f"tag {tag} not found")

@@ -6,6 +6,7 @@ sources are warped north-up. The output is validated as a COG and sampled window
 with the source, so a corrupting conversion fails loudly instead of storing a wrong layer.
 """
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,14 +135,13 @@ def open_for_copy(
 ) -> Iterator[tuple[Any, Any, Plan, bool, Any]]:
     """(dataset to copy, the upload's dataset, plan, warped, crs) inside the safe GDAL env."""
     import rasterio
-    from rasterio.errors import RasterioIOError
     from rasterio.vrt import WarpedVRT
 
     with ExitStack() as stack:
         stack.enter_context(rasterio.Env(**safety.gdal_env(readdir=source.readdir)))
         try:
             src = stack.enter_context(rasterio.open(source.path, driver=source.driver))
-        except RasterioIOError as exc:
+        except read_errors() as exc:
             raise ImportFailed(
                 f"“{name}” could not be read as {source.label}: the file is damaged, truncated or "
                 f"not what its name says ({_short(exc)})."
@@ -196,8 +196,17 @@ def open_for_copy(
 
 
 def _short(exc: Exception) -> str:
+    """GDAL's reason without our working paths (the analyst knows the file by its own name)."""
     text = str(exc).split("\n")[0]
-    return text.replace(str(Path.cwd()), "")[:160]
+    text = re.sub(r"'?/\S*?/(raster\.[a-z.]+)'?:?", "", text)
+    return re.sub(r"\s+", " ", text).strip(" :")[:160] or "no detail"
+
+
+def read_errors() -> tuple[type[Exception], ...]:
+    from rasterio._err import CPLE_BaseError
+    from rasterio.errors import RasterioError
+
+    return (RasterioError, CPLE_BaseError)
 
 
 @contextmanager
@@ -232,14 +241,13 @@ def convert_to_cog(
 ) -> Converted:
     """Write `out` (a COG) from `source`; raises ImportFailed with the analyst's message."""
     import rasterio.shutil
-    from rasterio.errors import RasterioError
 
     with open_for_copy(source, srid=srid, name=name) as (copy_src, src, plan, warped, crs):
         expected = int(copy_src.width * copy_src.height * copy_src.count * 0.25)
         try:
             with _watch(out, expected, progress):
                 rasterio.shutil.copy(copy_src, str(out), driver="COG", **plan.options)
-        except RasterioError as exc:
+        except read_errors() as exc:
             raise ImportFailed(
                 f"“{name}” could not be converted: its pixels could not be read (the file is "
                 f"damaged or truncated: {_short(exc)})."

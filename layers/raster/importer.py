@@ -36,6 +36,7 @@ def raster_import_file(
     job: ImportJob | None = None,
 ) -> LayerVersion:
     """Convert `path` to a COG and store it as a new layer (or a new version of `layer`)."""
+    safety.vector_safety.check_source_name(original_filename)
     filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
     if layer is not None and layer.kind != Layer.Kind.RASTER:
         raise ImportFailed(f"“{layer.name}” is a vector layer: a raster cannot replace it.")
