@@ -7,7 +7,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
 
-from layers.models import Feature, ImportJob, Layer, LayerVersion
+from layers.models import Feature, ImportJob, Layer, LayerVersion, RasterVersion
 from projects.access import UserLike, get_object_for, scope_for
 from projects.models import Project
 
@@ -109,3 +109,30 @@ def recent_jobs(user: User, project: Project) -> QuerySet[ImportJob]:
         .filter(~Q(status="succeeded"))
         .exclude(Exists(fixed))[:10]
     )
+
+
+def drawable_versions(
+    user: User, layer_id: int, version_id: str | None
+) -> QuerySet[LayerVersion] | None:
+    """Versions of a layer the user may draw (tiles of either kind), newest first; None if bad v.
+
+    Without an explicit version: the current one for provider staff, the latest published one
+    for clients (whose queryset only holds published versions).
+    """
+    qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
+    if version_id is not None:
+        if not version_id.isdigit():
+            return None
+        qs = qs.filter(pk=int(version_id))
+    elif scope_for(user).is_provider_staff:
+        qs = qs.filter(layer__current_version=F("pk"))
+    return qs.order_by("-number")
+
+
+def raster_for(user: User, layer_id: int, version_id: str | None) -> RasterVersion | None:
+    """The raster of a layer version the user may draw, like vector tiles' version lookup."""
+    qs = drawable_versions(user, layer_id, version_id)
+    if qs is None:
+        return None
+    version = qs.filter(raster__isnull=False).select_related("raster", "layer").first()
+    return version.raster if version is not None else None

@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Max, QuerySet
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 
-from layers.models import LayerVersion
+from layers.selectors import drawable_versions
 from maps.models import Map, MapVersion
 from maps.tiles import VIEWER_MAX_ZOOM, layer_name
 from projects.access import UserLike, scope_for
@@ -40,14 +40,8 @@ def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> t
     Without an explicit version: the current one for provider staff, the latest published one
     for clients (whose queryset only holds published versions).
     """
-    qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
-    if version_id is not None:
-        if not version_id.isdigit():
-            return None
-        qs = qs.filter(pk=int(version_id))
-    elif scope_for(user).is_provider_staff:
-        qs = qs.filter(layer__current_version=F("pk"))
-    return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
+    qs = drawable_versions(user, layer_id, version_id)
+    return None if qs is None else qs.values_list("pk", "schema", "feature_count").first()
 
 
 def basemap_config(key: str) -> dict[str, Any]:
@@ -55,7 +49,31 @@ def basemap_config(key: str) -> dict[str, Any]:
     return {"key": key, **basemap}
 
 
+def raster_urls(layer: dict[str, Any], *, token: str | None = None) -> dict[str, str]:
+    """Tile template (styled PNG) and identify URL of a raster layer of a map definition."""
+    from layers.raster.tiles import style_token
+
+    lid, vid = layer["layer_id"], layer["version_id"]
+    if token:
+        tile = reverse("maps:share-raster-tile", args=[token, lid, 0, 0, 0, "png"])
+        point = reverse("maps:share-identify", args=[token, lid])
+    else:
+        tile = reverse("layers:raster-tile", args=[lid, 0, 0, 0, "png"])
+        point = reverse("layers:raster-identify", args=[lid])
+    query = f"?v={vid}&style={style_token(layer['style'])}"
+    return {
+        "tiles": tile.replace("/0/0/0.png", "/{z}/{x}/{y}.png") + query,
+        "identify": point + f"?v={vid}",
+    }
+
+
+def is_raster_layer(layer: dict[str, Any]) -> bool:
+    return str(layer.get("style", {}).get("type", "")).startswith("raster_")
+
+
 def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
+    if is_raster_layer(layer):
+        return raster_urls(layer, token=token)["tiles"]
     base = (
         reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0])
         if token
@@ -85,6 +103,11 @@ def viewer_config(
                 "style": layer["style"],
                 "name": layer_name(layer["layer_id"]),
                 "tiles": tile_template(layer, token=token),
+                **(
+                    {"kind": "raster", "identify": raster_urls(layer, token=token)["identify"]}
+                    if is_raster_layer(layer)
+                    else {}
+                ),
             }
             for layer in definition["layers"]
         ],

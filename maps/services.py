@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -113,6 +113,10 @@ def map_layer_add(*, map: Map, layer: Layer, by: User) -> MapLayer:
         raise ValidationError(f"“{layer.name}” has no imported data yet.")
     with transaction.atomic():
         position = (map.map_layers.aggregate(m=Max("position"))["m"] or 0) + 1
+        if layer.kind == Layer.Kind.RASTER:
+            # Rasters go under the vectors by default (orthophoto and hillshade as a base).
+            map.map_layers.update(position=F("position") + 1)
+            position = 1
         style = style_resolve(
             default_style(version.geometry_type),
             version_id=version.pk,
@@ -198,9 +202,12 @@ def _extent(map: Map, version_ids: list[int]) -> list[float]:
         return list(map.initial_extent.extent)
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
-            "FROM layers_feature WHERE version_id = ANY(%s)) s",
-            [version_ids],
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e "
+            "FROM (SELECT geom AS g FROM layers_feature WHERE version_id = ANY(%s) UNION ALL "
+            # Raster versions have no features: their extent recorded at import stands for them.
+            "SELECT v.extent FROM layers_layerversion v JOIN layers_rasterversion r "
+            "ON r.version_id = v.id WHERE v.id = ANY(%s)) u) s",
+            [version_ids, version_ids],
         )
         row = cur.fetchone()
     if row and row[0] is not None:

@@ -28,6 +28,16 @@ urlpatterns = [
         views.share_tile,
         name="share-tile",
     ),
+    path(
+        "share/<str:token>/tiles/<int:layer_id>/<int:z>/<int:x>/<int:y>.<rasterfmt:fmt>",
+        views.share_raster_tile,
+        name="share-raster-tile",
+    ),
+    path(
+        "share/<str:token>/identify/<int:layer_id>.json",
+        views.share_identify,
+        name="share-identify",
+    ),
     path("tiles/layers/<int:layer_id>/tilejson.json", views.layer_tilejson, name="tilejson"),
     path(
         "tiles/layers/<int:layer_id>/<int:z>/<int:x>/<int:y>.pbf",

@@ -15,9 +15,9 @@ import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.transform import Affine, from_origin
 
-# EPSG:32610 (UTM 10N) around the parcels of tests/map_factories.py.
+# EPSG:32610 (UTM 10N): the top-left corner sits on the parcels of tests/map_factories.py.
 UTM = 32610
-ORIGIN = (531_000.0, 4_251_000.0)
+ORIGIN = (555_800.0, 4_250_800.0)
 PIXEL = 2.0
 
 

@@ -40,7 +40,7 @@ def test_an_rgb_orthophoto_is_stored_as_a_jpeg_cog_with_its_metadata(
     assert raster.content == "imagery" and raster.compression == "JPEG"
     assert version.source_srid == rd.UTM and raster.resolution == [rd.PIXEL, rd.PIXEL]
     minx, miny, maxx, maxy = version.extent.extent
-    assert -122.7 < minx < maxx < -122.5 and 38.3 < miny < maxy < 38.5
+    assert -122.37 < minx < maxx < -122.35 and 38.39 < miny < maxy < 38.41
     assert cog_validate(gdal_path(raster.cog), quiet=True)[0]
     assert raster.size_in > 0 and raster.size_out > 0 and raster.convert_seconds > 0
     assert [b["band"] for b in raster.band_stats] == [1, 2, 3]
@@ -114,7 +114,7 @@ def test_png_and_jpeg_with_world_file_and_prj_in_a_zip(
     assert version.source_format == ("PNG" if kind == "png" else "JPEG")
     assert version.source_srid == rd.UTM
     minx, _, maxx, _ = version.extent.extent
-    assert -122.7 < minx < maxx < -122.5
+    assert -122.37 < minx < maxx < -122.35
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,11 @@
       (rows ? "<table>" + rows + "</table>" : "") + "</div>";
   }
 
+  // Raster layers (static/js/raster.js): a styled tile layer with pixel identify instead of a grid.
+  function rasterOr(map, layer) {
+    return layer.kind === "raster" && window.SharedGISRaster ? window.SharedGISRaster.addLayer(map, layer) : null;
+  }
+
   function vectorLayer(map, layer, maxNativeZoom) {
     var styles = {};
     var styleFn = pathStyle(layer);
@@ -173,7 +178,7 @@
     var grids = {};
     var hidden = state ? state.hidden : config.layers.filter(function (l) { return !l.visible; }).map(function (l) { return l.key; });
     config.layers.forEach(function (layer) {
-      grids[layer.key] = vectorLayer(map, layer, config.max_native_zoom);
+      grids[layer.key] = rasterOr(map, layer) || vectorLayer(map, layer, config.max_native_zoom);
       if (hidden.indexOf(layer.key) < 0) { grids[layer.key].addTo(map); }
     });
     if (state) { map.setView([state.lat, state.lon], state.zoom); } else { fitExtent(map, config.extent); }
@@ -235,7 +240,9 @@
         return '<li class="layer-item"><label><input type="checkbox" data-key="' + l.key + '"' +
           (hidden.indexOf(l.key) < 0 ? " checked" : "") + "> " + escapeHtml(l.title) + '</label><ul class="legend">' + legendHtml(l) + "</ul></li>";
       }).join("");
+      if (window.SharedGISRaster) { window.SharedGISRaster.decorateList(list, config.layers, grids); }
       list.addEventListener("change", function (e) {
+        if (!e.target.dataset.key) { return; }
         var key = +e.target.dataset.key;
         if (e.target.checked) { grids[key].addTo(map); } else { map.removeLayer(grids[key]); }
         updateHash();
@@ -340,7 +347,7 @@
       var preview = state.preview;
       (preview.layers || []).forEach(function (layer) {
         if (!layer.visible) { return; }
-        var grid = vectorLayer(map, layer, preview.max_native_zoom);
+        var grid = rasterOr(map, layer) || vectorLayer(map, layer, preview.max_native_zoom);
         grid.addTo(map);
         drawn.push(grid);
       });

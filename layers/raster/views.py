@@ -1,0 +1,95 @@
+"""Raster routes: tiles and pixel identify (signed-in users, by tenancy), and the response helpers
+that share links (maps) reuse after their own access check."""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from layers import selectors
+from layers.models import RasterVersion
+from layers.raster import tiles
+
+TILE_CACHE_CONTROL = "private, max-age=3600"
+
+
+def _unauthorised() -> JsonResponse:
+    return JsonResponse({"detail": "Authentication required."}, status=401)
+
+
+def tile_response(
+    request: HttpRequest, raster: RasterVersion, *, z: int, x: int, y: int, fmt: str
+) -> HttpResponse:
+    """A styled tile (style in ?style=, the default one without), ETagged and cached."""
+    if fmt not in tiles.FORMATS or not tiles.valid_tile(z, x, y):
+        raise Http404("No such tile.")
+    try:
+        spec, style = tiles.tile_spec(
+            raster, z=z, x=x, y=y, fmt=fmt, token=request.GET.get("style")
+        )
+    except ValidationError as exc:
+        return JsonResponse({"detail": exc.messages[0]}, status=400)
+    if request.headers.get("If-None-Match") == spec.etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(
+            tiles.cached_tile(raster, spec, style), content_type=tiles.FORMATS[fmt][1]
+        )
+    response["ETag"] = spec.etag
+    response["Cache-Control"] = TILE_CACHE_CONTROL
+    return response
+
+
+def identify_response(request: HttpRequest, raster: RasterVersion) -> HttpResponse:
+    try:
+        lon = float(request.GET.get("lon", ""))
+        lat = float(request.GET.get("lat", ""))
+    except ValueError:
+        return JsonResponse({"detail": "Give the point as lon and lat in degrees."}, status=400)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return JsonResponse({"detail": "lon must be within ±180 and lat within ±90."}, status=400)
+    body = tiles.identify(raster, lon, lat)
+    body["units"] = raster.crs_units
+    response = JsonResponse(body)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+def raster_tile(
+    request: HttpRequest, layer_id: int, z: int, x: int, y: int, fmt: str
+) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return _unauthorised()
+    raster = selectors.raster_for(request.user, layer_id, request.GET.get("v"))
+    if raster is None:
+        raise Http404("Not found.")
+    return tile_response(request, raster, z=z, x=x, y=y, fmt=fmt)
+
+
+@require_GET
+def raster_identify(request: HttpRequest, layer_id: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return _unauthorised()
+    raster = selectors.raster_for(request.user, layer_id, request.GET.get("v"))
+    if raster is None:
+        raise Http404("Not found.")
+    return identify_response(request, raster)
+
+
+def raster_tilejson(request: HttpRequest, raster: RasterVersion, template: str) -> JsonResponse:
+    """TileJSON for a raster version; `template` is the absolute tile URL with {z}/{x}/{y}."""
+    fmt = request.GET.get("format", "png")
+    if fmt not in tiles.FORMATS:
+        return JsonResponse({"detail": "format must be png or webp."}, status=400)
+    query = f"?v={raster.pk}"
+    if request.GET.get("style"):
+        query += f"&style={request.GET['style']}"
+    body = tiles.tilejson(
+        version=raster.version,
+        name=raster.version.layer.name,
+        template=template.replace("{fmt}", fmt) + query,
+        fmt=fmt,
+    )
+    response = JsonResponse(body)
+    response["Cache-Control"] = "private, max-age=60"
+    return response
