@@ -19,9 +19,9 @@ from layers.models import ImportJob, Layer
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.services import map_layer_add, map_publish, share_link_create
 from projects.models import Deliverable
+from tests import raster_data
 from tests.conftest import World
 from tests.hours_helpers import log
-from tests import raster_data
 from tests.map_factories import make_published_map, tile_of
 from tests.raster_helpers import import_raster
 
