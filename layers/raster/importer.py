@@ -109,7 +109,8 @@ def _store(
             else:
                 layer = Layer.objects.select_for_update().get(pk=layer.pk)
             last = layer.versions.order_by("-number").values_list("number", flat=True).first() or 0
-            extent = Polygon.from_bbox(tuple(result.bounds_4326))
+            west, south, east, north = result.bounds_4326
+            extent = Polygon.from_bbox((west, south, east, north))
             extent.srid = STORAGE_SRID
             version = LayerVersion.objects.create(
                 layer=layer,

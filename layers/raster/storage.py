@@ -14,7 +14,7 @@ def gdal_path(field: FieldFile) -> str:
     """What rasterio/GDAL opens for a stored file: a local path on disk storage."""
     storage = field.storage
     if isinstance(storage, FileSystemStorage):
-        return storage.path(field.name)
+        return storage.path(str(field.name))
     raise NotImplementedError(  # pragma: no cover - the object-storage helper fills this in
         f"Raster reads from {type(storage).__name__} need a /vsi path mapping."
     )
@@ -29,7 +29,7 @@ def save_file(field: FieldFile, name: str, local: Path) -> str:
     """Store a local file under `name` (the storage may rename it) without loading it in memory."""
     with local.open("rb") as handle:
         field.save(name, File(handle), save=False)
-    return field.name
+    return str(field.name)
 
 
 def delete_names(field: FieldFile, names: list[str]) -> None:

@@ -218,8 +218,8 @@ def raster_legend(style: dict[str, Any]) -> list[dict[str, str]]:
     ramp = style.get("ramp") or style.get("relief")
     if ramp:
         lo, hi = style["range"]
-        colors = ramp_colors(ramp, 5)
-        return [{"label": _fmt(lo + (hi - lo) * i / 4), "color": c} for i, c in enumerate(colors)]
+        stops = ramp_colors(ramp, 5)
+        return [{"label": _fmt(lo + (hi - lo) * i / 4), "color": c} for i, c in enumerate(stops)]
     return [{"label": "Shaded relief", "color": "#9e9e9e"}]
 
 
