@@ -147,7 +147,7 @@ def _store(
                 convert_seconds=round(seconds, 3),
             )
             stem = f"v{version.pk}"
-            saved.append(storage.save_file(raster.cog, f"{stem}.tif", cog_path))
+            saved.append(storage.save_file(raster.cog, f"{stem}.tif", cog_path, move=True))
             suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
             saved.append(storage.save_file(raster.original, f"{stem}{suffix}", original))
             raster.save()

@@ -5,6 +5,7 @@ Only allow-listed GDAL drivers ever open an upload, from a private directory hol
 under our own name, so side files (.ovr, .msk, .aux.xml) next to the original never reach GDAL.
 """
 
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -260,8 +261,16 @@ def prepare(source: Path, name: str, workdir: Path) -> RasterSource:
         )
     ext = {GTIFF: ".tif", JP2: ".jp2", HFA: ".img", AAIGRID: ".asc"}[driver]
     target = workdir / f"raster{ext}"
-    shutil.copyfile(source, target)
+    _link_or_copy(source, target)
     return RasterSource(driver=driver, path=target, label=LABELS[driver])
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Our own name for the upload in our own directory (a hard link when possible: only read)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def check_header(dataset: Any, name: str) -> None:

@@ -3,6 +3,7 @@
 Object storage later means changing `gdal_path` (to /vsis3/bucket/name) and nothing else.
 """
 
+import os
 from pathlib import Path
 
 from django.core.files import File
@@ -25,8 +26,24 @@ def local_path(field: FieldFile) -> Path:
     return Path(gdal_path(field))
 
 
-def save_file(field: FieldFile, name: str, local: Path) -> str:
-    """Store a local file under `name` (the storage may rename it) without loading it in memory."""
+def save_file(field: FieldFile, name: str, local: Path, *, move: bool = False) -> str:
+    """Store a local file under `name` (the storage may rename it) without loading it in memory.
+
+    `move`: the file is ours to give away (a conversion's output); on disk storage it is then
+    hard-linked into place instead of copied, which matters for multi-GB rasters.
+    """
+    storage = field.storage
+    if move and isinstance(storage, FileSystemStorage):
+        target = storage.get_available_name(field.field.generate_filename(field.instance, name))
+        destination = Path(storage.path(target))
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(local, destination)
+        except OSError:
+            pass  # another filesystem: stream it below
+        else:
+            field.name = target
+            return target
     with local.open("rb") as handle:
         field.save(name, File(handle), save=False)
     return str(field.name)
