@@ -1,6 +1,9 @@
 """Raster routes: tiles and pixel identify (signed-in users, by tenancy), and the response helpers
 that share links (maps) reuse after their own access check."""
 
+import time
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
@@ -54,13 +57,44 @@ def identify_response(request: HttpRequest, raster: RasterVersion) -> HttpRespon
     return response
 
 
+# Per process: (session key, layer, v) -> (expiry, raster row) of an allowed tile request, so a
+# viewer's burst of tiles pays the session, user and tenancy queries once per AUTH_MEMO_SECONDS
+# (as vector tiles do). Raster versions are immutable; only explicit versions are memoised.
+AUTH_MEMO_SECONDS = 30
+_auth_memo: dict[tuple[str, int, str], tuple[float, RasterVersion]] = {}
+
+
+def _allowed_raster(request: HttpRequest, layer_id: int) -> RasterVersion | None:
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    version = request.GET.get("v")
+    key = (session_key, layer_id, version or "")
+    hit = _auth_memo.get(key) if session_key and version else None
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    raster = selectors.raster_for(request.user, layer_id, version)
+    if raster is not None and session_key and version:
+        if len(_auth_memo) > 10_000:
+            _auth_memo.clear()
+        _auth_memo[key] = (time.monotonic() + AUTH_MEMO_SECONDS, raster)
+    return raster
+
+
+def forget_session_rasters(request: HttpRequest | None, **_: object) -> None:
+    """On logout (user_logged_out): this session's cookie no longer opens raster tiles."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "") if request is not None else ""
+    for memo_key in [k for k in list(_auth_memo) if k[0] == key]:
+        _auth_memo.pop(memo_key, None)
+
+
 @require_GET
 def raster_tile(
     request: HttpRequest, layer_id: int, z: int, x: int, y: int, fmt: str
 ) -> HttpResponse:
-    if not request.user.is_authenticated:
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    memo = _auth_memo.get((session_key, layer_id, request.GET.get("v") or ""))
+    if not (memo and memo[0] > time.monotonic()) and not request.user.is_authenticated:
         return _unauthorised()
-    raster = selectors.raster_for(request.user, layer_id, request.GET.get("v"))
+    raster = _allowed_raster(request, layer_id)
     if raster is None:
         raise Http404("Not found.")
     return tile_response(request, raster, z=z, x=x, y=y, fmt=fmt)
