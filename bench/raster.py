@@ -95,15 +95,25 @@ def generate(path: Path, *, side: int, pixel: float, kind: str) -> Path:
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB of the process, stdout) of one command."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    out_file, err_file = (DATA / "cmd.out").open("w+"), (DATA / "cmd.err").open("w+")
+    proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, env=env, text=True)
+    # VmHWM is the process's peak RSS since exec (ru_maxrss of a child would also count the
+    # fork of this big benchmark process before exec).
+    peak_kb = 0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.1)
     seconds = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else ""
-    err = proc.stderr.read() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    out_file.seek(0)
+    err_file.seek(0)
+    out, err = out_file.read(), err_file.read()
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed: {err.strip()[-500:]}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return seconds, peak_kb / 1024, out
 
 
 def setup_users() -> tuple[Any, Any, Any]:

@@ -33,7 +33,9 @@ MAX_ZOOM = 22
 WORLD = 20037508.342789244
 CACHE_SECONDS = 7 * 24 * 3600
 FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
-READ_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_CACHEMAX": 256}
+# Options for opening our own COGs (no directory listing), applied at open only: entering an Env
+# per tile costs time and would resize GDAL's block cache (GDAL_CACHEMAX) over and over.
+READ_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
 MAX_STYLE_TOKEN = 4096
 _OPEN_PER_THREAD = 16
 _local = threading.local()
@@ -105,11 +107,10 @@ def _dataset(path: str) -> Any:
     _local.datasets = opened
     ds = opened.get(path)
     if ds is None or ds.closed:
-        with rasterio.Env(**READ_ENV):
-            ds = rasterio.open(path)
-        opened[path] = ds
-        while len(opened) > _OPEN_PER_THREAD:
-            opened.popitem(last=False)[1].close()
+        ds = rasterio.open(path)
+    opened[path] = ds
+    while len(opened) > _OPEN_PER_THREAD:
+        opened.popitem(last=False)[1].close()
     opened.move_to_end(path)
     return ds
 
@@ -154,24 +155,20 @@ def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, An
     if not style["min_zoom"] <= spec.z <= style["max_zoom"]:
         return empty_tile(spec.fmt)
     continuous = raster.content != "categorical"
-    path = gdal_path(raster.cog)
-    import rasterio
-
-    with rasterio.Env(**READ_ENV):
-        reader = _reader(path)
-        try:
-            image = reader.tile(
-                spec.x,
-                spec.y,
-                spec.z,
-                tilesize=TILE_SIZE,
-                indexes=style_bands(style),
-                buffer=buffer,
-                resampling_method="bilinear" if continuous else "nearest",
-                reproject_method="bilinear" if continuous else "nearest",
-            )
-        except TileOutsideBounds:
-            return empty_tile(spec.fmt)
+    reader = _reader(gdal_path(raster.cog))
+    try:
+        image = reader.tile(
+            spec.x,
+            spec.y,
+            spec.z,
+            tilesize=TILE_SIZE,
+            indexes=style_bands(style),
+            buffer=buffer,
+            resampling_method="bilinear" if continuous else "nearest",
+            reproject_method="bilinear" if continuous else "nearest",
+        )
+    except TileOutsideBounds:
+        return empty_tile(spec.fmt)
     pixel = _ground_pixel(spec.z, spec.y)
     rgba = render_rgba(image.data, _valid(image), style, pixel_m=(pixel, pixel), buffer=buffer)
     return _encode(rgba, spec.fmt)
@@ -199,15 +196,13 @@ def tile_spec(
 
 def identify(raster: RasterVersion, lon: float, lat: float) -> dict[str, Any]:
     """Every band's value at a point (EPSG:4326), in the raster's own units; null where no data."""
-    import rasterio
     from rio_tiler.errors import PointOutsideBounds
 
     path = gdal_path(raster.cog)
-    with rasterio.Env(**READ_ENV):
-        try:
-            point = _reader(path).point(lon, lat)
-        except PointOutsideBounds:
-            return {"inside": False, "bands": []}
+    try:
+        point = _reader(path).point(lon, lat)
+    except PointOutsideBounds:
+        return {"inside": False, "bands": []}
     values = point.array
     bands = []
     for i, value in enumerate(values):
@@ -271,7 +266,6 @@ def render_frame(
     Reads through the COG's overviews at the frame's resolution, like a tile; None when the
     raster is gone or outside the frame.
     """
-    import rasterio
     from rasterio.crs import CRS
     from rio_tiler.errors import TileOutsideBounds
 
@@ -280,21 +274,20 @@ def render_frame(
         return None
     buffer = style_buffer(style)
     mercator = CRS.from_epsg(3857)
-    with rasterio.Env(**READ_ENV):
-        try:
-            image = _reader(gdal_path(raster.cog)).part(
-                bounds_3857,
-                dst_crs=mercator,
-                bounds_crs=mercator,
-                width=width,
-                height=height,
-                indexes=style_bands(style),
-                buffer=buffer or None,
-                resampling_method="bilinear" if raster.content != "categorical" else "nearest",
-                reproject_method="bilinear" if raster.content != "categorical" else "nearest",
-            )
-        except TileOutsideBounds:
-            return None
+    try:
+        image = _reader(gdal_path(raster.cog)).part(
+            bounds_3857,
+            dst_crs=mercator,
+            bounds_crs=mercator,
+            width=width,
+            height=height,
+            indexes=style_bands(style),
+            buffer=buffer or None,
+            resampling_method="bilinear" if raster.content != "categorical" else "nearest",
+            reproject_method="bilinear" if raster.content != "categorical" else "nearest",
+        )
+    except TileOutsideBounds:
+        return None
     res = (bounds_3857[2] - bounds_3857[0]) / width
     lat = math.degrees(
         math.atan(math.sinh((bounds_3857[1] + bounds_3857[3]) / 2 / WORLD * math.pi))
