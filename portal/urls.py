@@ -12,5 +12,5 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
-    path("", include("audit.urls")),
+    path("", include("projects.audit_log")),
 ]

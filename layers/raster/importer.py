@@ -18,7 +18,8 @@ from layers.ingest.errors import ImportFailed
 from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
 from layers.raster import convert, safety, storage
 from layers.raster.stats import band_statistics
-from projects.models import STORAGE_SRID, Project
+from projects.models import Project
+from projects.srid import STORAGE_SRID
 
 ProgressFn = Callable[[float], None]
 

@@ -27,6 +27,7 @@ from layers.raster.styles import (
     style_bands,
     style_buffer,
 )
+from projects.srid import TILE_SRID
 
 TILE_SIZE = 256
 MAX_ZOOM = 22
@@ -273,7 +274,7 @@ def render_frame(
     if raster is None:
         return None
     buffer = style_buffer(style)
-    mercator = CRS.from_epsg(3857)
+    mercator = CRS.from_epsg(TILE_SRID)
     try:
         image = _reader(gdal_path(raster.cog)).part(
             bounds_3857,

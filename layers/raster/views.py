@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from layers import selectors
 from layers.models import RasterVersion
 from layers.raster import tiles
+from layers.tiles import selectors
+from projects.access import view_as_agency_id
 
 TILE_CACHE_CONTROL = "private, max-age=3600"
 
@@ -61,13 +62,19 @@ def identify_response(request: HttpRequest, raster: RasterVersion) -> HttpRespon
 # viewer's burst of tiles pays the session, user and tenancy queries once per AUTH_MEMO_SECONDS
 # (as vector tiles do). Raster versions are immutable; only explicit versions are memoised.
 AUTH_MEMO_SECONDS = 30
-_auth_memo: dict[tuple[str, int, str], tuple[float, RasterVersion]] = {}
+MemoKey = tuple[str, int | None, int, str]
+_auth_memo: dict[MemoKey, tuple[float, RasterVersion]] = {}
+
+
+def _memo_key(request: HttpRequest, layer_id: int) -> MemoKey:
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    # "View as" changes what the same session may see: it is part of the key.
+    return (session_key, view_as_agency_id(request), layer_id, request.GET.get("v") or "")
 
 
 def _allowed_raster(request: HttpRequest, layer_id: int) -> RasterVersion | None:
-    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    version = request.GET.get("v")
-    key = (session_key, layer_id, version or "")
+    key = _memo_key(request, layer_id)
+    session_key, version = key[0], request.GET.get("v")
     hit = _auth_memo.get(key) if session_key and version else None
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
@@ -90,8 +97,7 @@ def forget_session_rasters(request: HttpRequest | None, **_: object) -> None:
 def raster_tile(
     request: HttpRequest, layer_id: int, z: int, x: int, y: int, fmt: str
 ) -> HttpResponse:
-    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    memo = _auth_memo.get((session_key, layer_id, request.GET.get("v") or ""))
+    memo = _auth_memo.get(_memo_key(request, layer_id))
     if not (memo and memo[0] > time.monotonic()) and not request.user.is_authenticated:
         return _unauthorised()
     raster = _allowed_raster(request, layer_id)

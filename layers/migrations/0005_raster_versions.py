@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('layers', '0003_feature_no_fk'),
+        ('layers', '0004_tile_overviews_from_maps'),
     ]
 
     operations = [

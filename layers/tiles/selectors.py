@@ -1,0 +1,53 @@
+"""Reads behind the tile routes: which layer version a user may draw, and its bounds."""
+
+from django.db.models import F, QuerySet
+
+from layers.models import LayerVersion, RasterVersion
+from layers.selectors import features_extent
+from projects.access import UserLike, is_provider_staff_anywhere
+
+# (version id, schema, feature count): what a tile request needs to know about its version.
+VersionRow = tuple[int, list, int]
+WORLD_BOUNDS = [-180.0, -85.0, 180.0, 85.0]
+
+
+def drawable_versions(
+    user: UserLike, layer_id: int, version_id: str | None
+) -> QuerySet[LayerVersion] | None:
+    """Versions of a layer the user may draw (tiles of either kind), newest first; None if bad v.
+
+    Without an explicit version: the current one for provider staff, the latest published one
+    for clients (whose queryset only holds published versions).
+    """
+    qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
+    if version_id is not None:
+        if not version_id.isdigit():
+            return None
+        qs = qs.filter(pk=int(version_id))
+    elif is_provider_staff_anywhere(user):
+        qs = qs.filter(layer__current_version=F("pk"))
+    return qs.order_by("-number")
+
+
+def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> VersionRow | None:
+    """(version id, schema, feature count) of a layer version the user may draw, else None."""
+    qs = drawable_versions(user, layer_id, version_id)
+    return None if qs is None else qs.values_list("pk", "schema", "feature_count").first()
+
+
+def raster_for(user: UserLike, layer_id: int, version_id: str | None) -> RasterVersion | None:
+    """The raster of a layer version the user may draw, decided as for vector tiles."""
+    qs = drawable_versions(user, layer_id, version_id)
+    if qs is None:
+        return None
+    version = qs.filter(raster__isnull=False).select_related("raster", "layer").first()
+    return version.raster if version is not None else None
+
+
+def version_bounds(version_id: int) -> list[float]:
+    """The extent recorded at import (no scan of the features); the world when there is none."""
+    extent = LayerVersion.objects.filter(pk=version_id).values_list("extent", flat=True).first()
+    if extent is None:
+        # Versions made without the import service (fixtures) have no recorded extent.
+        return features_extent([version_id]) or list(WORLD_BOUNDS)
+    return [float(b) for b in extent.extent]
