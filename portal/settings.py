@@ -254,5 +254,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # numexpr (pulled in by rio-tiler, imported by pandas) announces its thread count at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "numexpr": {"level": "WARNING"}},
 }
