@@ -25,6 +25,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from layers import partitions
 from layers.ingest import pipeline, safety
 from layers.ingest.errors import ImportFailed
 from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
@@ -65,7 +66,7 @@ def import_options_parse(data: dict[str, Any]) -> ImportOptions:
                 "Give the coordinate system as an EPSG code (a number such as 2226), not a URL."
             )
         text = re.sub(r"^(EPSG:)", "", text, flags=re.IGNORECASE)
-        if not text.isdigit() or not 1024 <= int(text) <= 999999:
+        if not (text.isascii() and text.isdigit()) or not 1024 <= int(text) <= 999999:
             raise ImportFailed(
                 f"“{raw_srid}” is not an EPSG code. Give a number such as 2226 or 4326."
             )
@@ -193,7 +194,7 @@ def layer_import_file(
                 )
                 done[0] += max(source.feature_count, 0)
             with connection.cursor() as cursor:
-                pipeline.attach_partitions(cursor, [v.pk for v in versions])
+                partitions.attach(cursor, [v.pk for v in versions])
             if job is not None:
                 job.status = ImportJob.Status.SUCCEEDED
                 job.progress = 1.0
@@ -405,16 +406,16 @@ def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
 
 
 def partitions_drop_orphans() -> int:
-    """Drop feature partitions left behind when versions were deleted outside layer_delete."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        orphans = pipeline.orphan_partition_versions(cursor)
-        for version_id in orphans:
-            pipeline.drop_partition(cursor, version_id)
-    return len(orphans)
+    """Drop feature partitions whose versions are gone (a cascade delete, or a retire that gave up)."""
+    return partitions.drop_orphans()
 
 
 def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
-    """Delete a layer with all its versions and features."""
+    """Delete a layer with all its versions; their partitions go once the deletion has committed.
+
+    The rows go in one short transaction; the partitions are then detached concurrently and
+    dropped (layers/partitions.py), so no reader of another layer waits for this delete.
+    """
     project = layer.project
     _require_editor(by, project)
     with transaction.atomic():
@@ -429,9 +430,6 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
         ]
         # Stored files go once the rows are gone for good; a rollback keeps both.
         transaction.on_commit(partial(_storage_delete, files))
-        with connection.cursor() as cursor:
-            for vid in version_ids:
-                pipeline.drop_partition(cursor, vid)
         audit_record(
             action="layer.delete",
             summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
@@ -445,6 +443,7 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
         layer.current_version = None
         layer.save(update_fields=["current_version"])
         layer.delete()
+        partitions.retire(version_ids)
 
 
 def _storage_delete(names: list[str]) -> None:

@@ -14,3 +14,6 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("projects.audit_log")),
 ]
+
+# A bad query parameter (projects/params.py) answers 400 with its message.
+handler400 = "portal.errors.bad_request"

@@ -162,6 +162,8 @@ def _store(
                 ),
                 actor=by,
                 agency_id=project.agreement.client_id,
+                agreement_id=project.agreement_id,
+                client_visible=False,
                 target=layer,
                 data={
                     "version": version.number,

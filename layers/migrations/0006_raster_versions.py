@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('layers', '0004_tile_overviews_from_maps'),
+        ('layers', '0005_features_without_default_partition'),
     ]
 
     operations = [
