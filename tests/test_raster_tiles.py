@@ -3,6 +3,7 @@ versioned and ETagged, drawn under vectors in the viewer and in exports, reachab
 
 import base64
 import json
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import rasterio
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from layers.models import Layer, RasterVersion
@@ -254,7 +256,9 @@ def test_share_links_serve_raster_tiles_and_identify_until_revoked(world: Any, d
     from maps.services import share_link_create, share_link_revoke
 
     version = map_publish(map=_raster_map(world, dem), by=world.analyst, notes="v1")
-    link = share_link_create(version=version, by=world.analyst, expires_at=None)
+    link = share_link_create(
+        version=version, by=world.analyst, expires_at=timezone.now() + timedelta(days=7)
+    )
     entry = next(
         e for e in viewer_config(version.definition, token=link.token)["layers"] if e.get("kind")
     )

@@ -116,7 +116,20 @@ def _dataset(path: str) -> Any:
     return ds
 
 
+_import_lock = threading.Lock()
+
+
+def _load_rio_tiler() -> None:
+    """Import rio-tiler once, under a lock: tile threads importing it side by side on a fresh
+    process see a partially initialised rio_tiler.io (its modules import each other)."""
+    with _import_lock:
+        import rio_tiler.errors
+        import rio_tiler.io
+        import rio_tiler.utils  # noqa: F401
+
+
 def _reader(path: str) -> Any:
+    _load_rio_tiler()
     from rio_tiler.io import Reader
 
     return Reader(path, dataset=_dataset(path))
@@ -135,6 +148,7 @@ def _valid(image: Any) -> np.ndarray:
 
 
 def _encode(rgba: np.ndarray, fmt: str) -> bytes:
+    _load_rio_tiler()
     from rio_tiler.utils import render
 
     return bytes(render(rgba[:3], mask=rgba[3], img_format=FORMATS[fmt][0]))
@@ -150,6 +164,7 @@ def empty_tile(fmt: str) -> bytes:
 
 
 def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, Any]) -> bytes:
+    _load_rio_tiler()
     from rio_tiler.errors import TileOutsideBounds
 
     buffer = style_buffer(style)
@@ -197,6 +212,7 @@ def tile_spec(
 
 def identify(raster: RasterVersion, lon: float, lat: float) -> dict[str, Any]:
     """Every band's value at a point (EPSG:4326), in the raster's own units; null where no data."""
+    _load_rio_tiler()
     from rio_tiler.errors import PointOutsideBounds
 
     path = gdal_path(raster.cog)
@@ -268,6 +284,8 @@ def render_frame(
     raster is gone or outside the frame.
     """
     from rasterio.crs import CRS
+
+    _load_rio_tiler()
     from rio_tiler.errors import TileOutsideBounds
 
     raster = RasterVersion.objects.filter(version_id=version_id).first()
