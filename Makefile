@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults clean
+.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults bench-raster clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ bench-load: setup ## 100 users for 60 s against the make-run stack (locust), per
 
 bench-faults: setup ## PostgreSQL restart, Redis stop, disk full against a live stack: report + RESULT
 	@DEBUG=1 $(PY) bench/faults.py
+
+bench-raster: setup ## Benchmark raster import and tiles against gdal_translate, rio-tiler and titiler
+	DEBUG=1 $(PY) bench/raster.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles

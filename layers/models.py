@@ -171,6 +171,55 @@ class ImportJob(models.Model):
         return f"{self.original_filename} ({self.status})"
 
 
+class RasterVersionQuerySet(TenantQuerySet["RasterVersion"]):
+    agreement_path = "version__layer__project__agreement__"
+
+    def client_filter(self, user: UserLike) -> Q | None:
+        return Q(version__published_at__isnull=False)
+
+
+class RasterVersion(models.Model):
+    """The pixels of a raster layer version: a Cloud-Optimized GeoTIFF and what import measured.
+
+    Files are kept through Django's storage API; layers/raster/storage.py turns one into what GDAL
+    opens. The extent (EPSG:4326), source SRID and CRS live on the LayerVersion like a vector's.
+    """
+
+    class Content(models.TextChoices):
+        IMAGERY = "imagery", "Imagery (RGB)"
+        CONTINUOUS = "continuous", "Measurements (continuous)"
+        CATEGORICAL = "categorical", "Categories (paletted)"
+
+    version = models.OneToOneField(
+        LayerVersion, primary_key=True, on_delete=models.CASCADE, related_name="raster"
+    )
+    cog = models.FileField(upload_to="rasters/cog/%Y/%m/", max_length=500)
+    original = models.FileField(upload_to="rasters/original/%Y/%m/", max_length=500, blank=True)
+    content = models.CharField(max_length=16, choices=Content.choices)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bands = models.PositiveSmallIntegerField()
+    dtype = models.CharField(max_length=16)  # numpy name: uint8, int16, float32...
+    nodata = models.FloatField(null=True, blank=True)
+    compression = models.CharField(max_length=16)
+    resolution = models.JSONField(default=list, help_text="[x, y] pixel size in source units.")
+    crs_units = models.CharField(max_length=32, blank=True)
+    # [{"band": 1, "name", "description", "min", "max", "mean", "std", "p2", "p98",
+    #   "histogram": {"counts": [...], "edges": [...]}, "approximate": bool}, ...]
+    band_stats = models.JSONField(default=list)
+    # {"value": "#rrggbb", ...} of a paletted band, and the distinct values found.
+    colormap = models.JSONField(default=dict, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    size_in = models.BigIntegerField(default=0)
+    size_out = models.BigIntegerField(default=0)
+    convert_seconds = models.FloatField(default=0.0)
+
+    objects = RasterVersionQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"raster of {self.version}"
+
+
 class TileOverview(models.Model):
     """Generalised geometry of a layer version per low zoom, built by layers.tiles.overviews_prepare.
 

@@ -17,12 +17,17 @@ GEOJSON_PREVIEW_LIMIT = 5000
 
 
 def features_extent(version_ids: list[int]) -> list[float] | None:
-    """[w, s, e, n] of the features of these versions (a scan), None when they have none."""
+    """[w, s, e, n] of the features of these versions (a scan), None when they have none.
+
+    Raster versions have no features: the extent recorded at their import stands for them.
+    """
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
-            "FROM layers_feature WHERE version_id = ANY(%s)) s",
-            [version_ids],
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e "
+            "FROM (SELECT geom AS g FROM layers_feature WHERE version_id = ANY(%s) UNION ALL "
+            "SELECT v.extent FROM layers_layerversion v JOIN layers_rasterversion r "
+            "ON r.version_id = v.id WHERE v.id = ANY(%s)) u) s",
+            [version_ids, version_ids],
         )
         row = cur.fetchone()
     return [float(v) for v in row] if row and row[0] is not None else None

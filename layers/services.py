@@ -28,7 +28,9 @@ from audit.services import audit_record
 from layers import partitions
 from layers.ingest import safety
 from layers.ingest.errors import ImportFailed
-from layers.models import ImportJob, Layer, LayerVersion
+from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
+from layers.raster import safety as raster_safety
+from layers.raster.storage import local_path
 from projects.access import is_provider_staff
 from projects.models import Project
 
@@ -96,6 +98,8 @@ def _require_editor(user: User | AnonymousUser | None, project: Project) -> None
 def _progress_writer(job_id: Any) -> tuple[Callable[[float], None], Callable[[], None]]:
     """Progress goes through its own autocommit connection: the import's transaction is still open."""
     side = connections.create_connection("default")
+    # A raster conversion reports from a watcher thread while GDAL works in this one.
+    side.inc_thread_sharing()
     last = [-1.0]
 
     def write(fraction: float) -> None:
@@ -108,7 +112,11 @@ def _progress_writer(job_id: Any) -> tuple[Callable[[float], None], Callable[[],
                 [round(min(fraction, 1.0), 3), str(job_id)],
             )
 
-    return write, side.close
+    def close() -> None:
+        side.close()
+        side.dec_thread_sharing()
+
+    return write, close
 
 
 def layer_import_file(
@@ -126,6 +134,24 @@ def layer_import_file(
     from layers.ingest import pipeline
 
     _require_editor(by, project)
+    if raster_safety.looks_like_raster(path, original_filename):
+        from layers.raster.importer import raster_import_file
+
+        return [
+            raster_import_file(
+                project=project,
+                path=path,
+                original_filename=original_filename,
+                by=by,
+                srid=options.srid,
+                name=options.name,
+                layer=layer,
+                progress=progress,
+                job=job,
+            )
+        ]
+    if layer is not None and layer.kind == Layer.Kind.RASTER:
+        raise ImportFailed(f"“{layer.name}” is a raster layer: upload a raster to replace it.")
     filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
     with tempfile.TemporaryDirectory(prefix="sharedgis-import-") as tmp:
         detected = safety.prepare(path, original_filename, Path(tmp))
@@ -343,7 +369,7 @@ def layer_import(*, job: ImportJob) -> ImportJob:
                 return job
             layer_import_file(
                 project=job.project,
-                path=Path(job.upload.path),
+                path=local_path(job.upload),
                 original_filename=job.original_filename,
                 by=job.created_by,
                 options=options,
@@ -417,6 +443,16 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
     _require_editor(by, project)
     with transaction.atomic():
         version_ids = list(layer.versions.values_list("pk", flat=True))
+        files = [
+            name
+            for pair in RasterVersion.objects.filter(version__layer=layer).values_list(
+                "cog", "original"
+            )
+            for name in pair
+            if name
+        ]
+        # Stored files go once the rows are gone for good; a rollback keeps both.
+        transaction.on_commit(partial(_storage_delete, files))
         audit_record(
             action="layer.delete",
             summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
@@ -431,3 +467,10 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
         layer.save(update_fields=["current_version"])
         layer.delete()
         partitions.retire(version_ids)
+
+
+def _storage_delete(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from layers import api, views
+from layers.raster import views as raster_views
 from layers.tiles import views as tiles
 
 app_name = "layers"
@@ -12,6 +13,16 @@ urlpatterns = [
     path("layers/<int:pk>/features/", views.layer_features, name="features"),
     path("layers/<int:pk>/geojson/", views.layer_geojson, name="geojson"),
     path("layers/<int:pk>/download/<str:fmt>/", views.layer_download, name="download"),
+    path(
+        "tiles/layers/<int:layer_id>/<int:z>/<int:x>/<int:y>.<rasterfmt:fmt>",
+        raster_views.raster_tile,
+        name="raster-tile",
+    ),
+    path(
+        "tiles/layers/<int:layer_id>/identify.json",
+        raster_views.raster_identify,
+        name="raster-identify",
+    ),
     path("api/projects/<slug:slug>/layers/imports/", api.ImportCreate.as_view(), name="api-import"),
     path("api/imports/<uuid:job_id>/", api.ImportStatus.as_view(), name="api-job"),
     path("tiles/layers/<int:layer_id>/tilejson.json", tiles.layer_tilejson, name="tilejson"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from layers import selectors
 from layers.exports import FORMATS, ExportError, download_filename, export_version
+from layers.models import Layer, LayerVersion, RasterVersion
 from layers.services import can_edit_layers, layer_delete
 from layers.tiles.views import tile_url_template
 from projects.params import int_param
@@ -63,6 +64,8 @@ def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = selectors.version_for(
         request.user, layer, int_param(request.GET, "version", 0) or None
     )
+    if layer.kind == layer.Kind.RASTER:
+        return _raster_detail(request, layer, version)
     return render(
         request,
         "layers/layer_detail.html",
@@ -76,6 +79,36 @@ def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "extent": list(version.extent.extent) if version.extent else None,
             "basemap": settings.BASEMAPS.get(settings.DEFAULT_BASEMAP),
             "tiles_url": _tiles_url(layer.pk, version.pk),
+        },
+    )
+
+
+def _raster_detail(request: HttpRequest, layer: Layer, version: LayerVersion) -> HttpResponse:
+    from layers.raster.importer import RASTER_FORMATS
+    from layers.raster.styles import default_raster_style, raster_style_validate
+    from layers.raster.tiles import raster_info
+
+    raster = RasterVersion.objects.get(version=version)
+    style = raster_style_validate(default_raster_style(raster_info(raster)), raster_info(raster))
+    template = reverse("layers:raster-tile", args=[layer.pk, 0, 0, 0, "png"])
+    return render(
+        request,
+        "layers/raster_detail.html",
+        {
+            "layer": layer,
+            "version": version,
+            "raster": raster,
+            "versions": selectors.versions_for(request.user, layer),
+            "can_edit": can_edit_layers(request.user, layer.project),
+            "formats": [(key, spec[0]) for key, spec in RASTER_FORMATS.items()],
+            "extent": list(version.extent.extent) if version.extent else None,
+            "basemap": settings.BASEMAPS.get(settings.DEFAULT_BASEMAP),
+            "preview": {
+                "tiles": template.replace("/0/0/0.png", "/{z}/{x}/{y}.png") + f"?v={version.pk}",
+                "identify": reverse("layers:raster-identify", args=[layer.pk]) + f"?v={version.pk}",
+                "legend": style["legend"],
+                "extent": list(version.extent.extent) if version.extent else None,
+            },
         },
     )
 
@@ -135,6 +168,8 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     version = selectors.version_for(
         request.user, layer, int_param(request.GET, "version", 0) or None
     )
+    if layer.kind == layer.Kind.RASTER:
+        return _raster_download(version, fmt)
     if fmt not in FORMATS:
         return HttpResponse("Unknown format.", status=404)
     srid = (
@@ -157,6 +192,23 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
         as_attachment=True,
         filename=download_filename(version, fmt, srid),
         content_type=FORMATS[fmt][2],
+    )
+
+
+def _raster_download(version: LayerVersion, fmt: str) -> HttpResponseBase:
+    from layers.raster.importer import RASTER_FORMATS, raster_download_name, raster_file
+
+    if fmt not in RASTER_FORMATS:
+        return HttpResponse("Rasters download as cog or original.", status=404)
+    try:
+        field = raster_file(version, fmt)
+    except ExportError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    return FileResponse(
+        field.open("rb"),
+        as_attachment=True,
+        filename=raster_download_name(version, fmt),
+        content_type=RASTER_FORMATS[fmt][1],
     )
 
 

@@ -10,13 +10,14 @@ from datetime import date
 from io import BytesIO
 from typing import Any
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.db import connection
 from PIL import Image, ImageDraw, ImageFont
 
 from layers.tiles import WORLD, generalised_rows_sql
-from maps.selectors import as_dict
+from maps.selectors import as_dict, is_raster_layer
 from maps.styles import color_for
 from projects.srid import STORAGE_SRID, TILE_SRID
 
@@ -141,10 +142,14 @@ def render_map(
     """The map area alone: background and styled layers, bottom to top."""
     frame = Frame(bbox or definition["extent"], width, height)
     image = Image.new("RGBA", (width, height), (242, 239, 233, 255))
-    for layer in definition["layers"]:
+    # Rasters draw under the vectors, as in the viewer (sorted() keeps each group's order).
+    for layer in sorted(definition["layers"], key=lambda entry: not is_raster_layer(entry)):
         shown = layer["visible"] if visible is None else layer["key"] in visible
         style = layer["style"]
         if not shown or not style["min_zoom"] <= frame.zoom + 0.5 <= style["max_zoom"] + 1:
+            continue
+        if is_raster_layer(layer):
+            _draw_raster(image, layer, frame)
             continue
         canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
         draw = ImageDraw.Draw(canvas)
@@ -165,6 +170,23 @@ def render_map(
         image.alpha_composite(canvas)
     image.info["frame"] = frame
     return image
+
+
+def _draw_raster(image: Image.Image, layer: dict[str, Any], frame: Frame) -> None:
+    from layers.raster.tiles import render_frame
+
+    rgba = render_frame(
+        layer["version_id"],
+        layer["style"],
+        bounds_3857=(frame.minx, frame.miny, frame.maxx, frame.maxy),
+        width=frame.width,
+        height=frame.height,
+    )
+    if rgba is None:
+        return
+    if layer["opacity"] < 1:
+        rgba[3] = (rgba[3].astype("float64") * layer["opacity"]).astype("uint8")
+    image.alpha_composite(Image.fromarray(np.moveaxis(rgba, 0, -1), "RGBA"))
 
 
 def _scale_bar(draw: ImageDraw.ImageDraw, frame: Frame, x: int, y: int, font: Any) -> None:
@@ -224,7 +246,7 @@ def render_export(
             draw.rectangle(
                 (map_w + 16, y + 2, map_w + 32, y + 14),
                 fill=_rgba(entry["color"], 1),
-                outline=_rgba(layer["style"]["symbol"]["stroke"], 1),
+                outline=_rgba(layer["style"].get("symbol", {}).get("stroke", "#1d2733"), 1),
             )
             draw.text((map_w + 40, y), entry["label"] or layer["title"], fill=(29, 39, 51, 255), font=small)  # fmt: skip
             y += 18

@@ -91,7 +91,31 @@ def basemap_config(key: str) -> dict[str, Any]:
     return {"key": key, **basemap}
 
 
+def raster_urls(layer: dict[str, Any], *, token: str | None = None) -> dict[str, str]:
+    """Tile template (styled PNG) and identify URL of a raster layer of a map definition."""
+    from layers.raster.tiles import style_token
+
+    lid, vid = layer["layer_id"], layer["version_id"]
+    if token:
+        tile = reverse("maps:share-raster-tile", args=[token, lid, 0, 0, 0, "png"])
+        point = reverse("maps:share-identify", args=[token, lid])
+    else:
+        tile = reverse("layers:raster-tile", args=[lid, 0, 0, 0, "png"])
+        point = reverse("layers:raster-identify", args=[lid])
+    query = f"?v={vid}&style={style_token(layer['style'])}"
+    return {
+        "tiles": tile.replace("/0/0/0.png", "/{z}/{x}/{y}.png") + query,
+        "identify": point + f"?v={vid}",
+    }
+
+
+def is_raster_layer(layer: dict[str, Any]) -> bool:
+    return str(layer.get("style", {}).get("type", "")).startswith("raster_")
+
+
 def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
+    if is_raster_layer(layer):
+        return raster_urls(layer, token=token)["tiles"]
     base = (
         reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0]).replace(
             "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
@@ -122,6 +146,11 @@ def viewer_config(
                 "style": layer["style"],
                 "name": layer_name(layer["layer_id"]),
                 "tiles": tile_template(layer, token=token),
+                **(
+                    {"kind": "raster", "identify": raster_urls(layer, token=token)["identify"]}
+                    if is_raster_layer(layer)
+                    else {}
+                ),
             }
             for layer in definition["layers"]
         ],

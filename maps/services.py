@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,6 +120,10 @@ def map_layer_add(*, map: Map, layer: Layer, by: User) -> MapLayer:
         raise ValidationError(f"“{layer.name}” has no imported data yet.")
     with transaction.atomic():
         position = (map.map_layers.aggregate(m=Max("position"))["m"] or 0) + 1
+        if layer.kind == Layer.Kind.RASTER:
+            # Rasters go under the vectors by default (orthophoto and hillshade as a base).
+            map.map_layers.update(position=F("position") + 1)
+            position = 1
         style = style_resolve(
             default_style(version.geometry_type),
             version_id=version.pk,

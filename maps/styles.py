@@ -14,6 +14,10 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from layers.models import RasterVersion
+from layers.raster.styles import default_raster_style, is_raster_style, raster_style_validate
+from layers.raster.tiles import raster_info
+
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Names with the words the composer shows for them (style_schema hands both to the browser).
 STYLE_TYPES = ("single", "categorized", "graduated")
@@ -413,6 +417,13 @@ def ramp_colors(ramp: str, n: int) -> list[str]:
 
 def style_resolve(style: Any, *, version_id: int, fields: dict[str, str]) -> dict[str, Any]:
     """Validate and compute the classes over the layer version's data; the result is renderable."""
+    raster = RasterVersion.objects.filter(version_id=version_id).first()
+    if raster is not None:
+        # Raster styles (layers/raster/styles.py); a vector default becomes the raster default.
+        info = raster_info(raster)
+        return raster_style_validate(
+            style if is_raster_style(style) else default_raster_style(info), info
+        )
     clean = style_validate(style, fields)
     if clean["type"] == "categorized" and not clean["categories"]:
         clean["categories"] = categories_for(version_id, clean["attribute"])

@@ -26,6 +26,16 @@ urlpatterns = [
         views.share_tile,
         name="share-tile",
     ),
+    path(
+        "share/<str:token>/tiles/<int:layer_id>/<int:z>/<int:x>/<int:y>.<rasterfmt:fmt>",
+        views.share_raster_tile,
+        name="share-raster-tile",
+    ),
+    path(
+        "share/<str:token>/identify/<int:layer_id>.json",
+        views.share_identify,
+        name="share-identify",
+    ),
     path("api/maps/<int:pk>/", api.api_map, name="api-map"),
     path("api/maps/<int:pk>/layers/", api.api_map_layers, name="api-map-layers"),
     path("api/maps/<int:pk>/order/", api.api_map_order, name="api-map-order"),

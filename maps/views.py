@@ -15,7 +15,8 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from layers.models import Layer
+from layers.models import Layer, RasterVersion
+from layers.raster import views as raster_views
 from layers.tiles.views import tile_response
 from maps.models import Map, MapVersion, ShareLink
 from maps.selectors import (
@@ -275,6 +276,37 @@ def share_tile(
     if row is None:
         raise Http404("Not found.")
     return tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
+
+
+def _shared_raster(token: str, layer_id: int, request: HttpRequest) -> RasterVersion:
+    """A raster pinned by the link's map version: the link is the credential, like its tiles."""
+    link = active_link(token)
+    version_id = request.GET.get("v", "")
+    raster = (
+        RasterVersion.objects.filter(
+            version__in=link.version.layer_versions.filter(layer_id=layer_id, pk=int(version_id))
+        )
+        .select_related("version")
+        .first()
+        if version_id.isdigit()
+        else None
+    )
+    if raster is None:
+        raise Http404("Not found.")
+    return raster
+
+
+@require_GET
+def share_raster_tile(
+    request: HttpRequest, token: str, layer_id: int, z: int, x: int, y: int, fmt: str
+) -> HttpResponse:
+    raster = _shared_raster(token, layer_id, request)
+    return raster_views.tile_response(request, raster, z=z, x=x, y=y, fmt=fmt)
+
+
+@require_GET
+def share_identify(request: HttpRequest, token: str, layer_id: int) -> HttpResponse:
+    return raster_views.identify_response(request, _shared_raster(token, layer_id, request))
 
 
 def share_search(request: HttpRequest, token: str) -> HttpResponse:

@@ -294,6 +294,12 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_UNZIPPED_BYTES = env_int("UPLOAD_MAX_UNZIPPED_BYTES", 8 * 1024**3)
 UPLOAD_MAX_ZIP_MEMBERS = env_int("UPLOAD_MAX_ZIP_MEMBERS", 200)
 UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
+# Rasters (layers/raster): checked from the header before any pixel is read.
+RASTER_MAX_PIXELS = env_int("RASTER_MAX_PIXELS", 2_000_000_000)  # width x height of one band
+RASTER_MAX_SIDE = env_int("RASTER_MAX_SIDE", 200_000)
+RASTER_MAX_BANDS = env_int("RASTER_MAX_BANDS", 16)
+# GDAL's block cache of a conversion: with windowed reads this bounds the job's memory.
+RASTER_GDAL_CACHE_MB = env_int("RASTER_GDAL_CACHE_MB", 256)
 
 # --- Health (/readyz): the worker heartbeat's maximum age, and free disk under MEDIA_ROOT.
 HEARTBEAT_MAX_AGE = env_int("HEARTBEAT_MAX_AGE", 180)
@@ -310,5 +316,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # numexpr (pulled in by rio-tiler, imported by pandas) announces its thread count at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "numexpr": {"level": "WARNING"}},
 }

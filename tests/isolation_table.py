@@ -17,11 +17,13 @@ from django.utils import timezone
 from hours.models import MonthClose, TimeEntry
 from layers.models import ImportJob, Layer
 from maps.models import Map, MapLayer, MapVersion, ShareLink
-from maps.services import share_link_create
+from maps.services import map_layer_add, map_publish, share_link_create
 from projects.models import Deliverable
+from tests import raster_data
 from tests.conftest import World
 from tests.hours_helpers import log
 from tests.map_factories import make_published_map, tile_of
+from tests.raster_helpers import import_raster
 
 # Words that only town A's objects carry: none may reach another agency's response body.
 TOWN_A_MARKERS = (b"Zoning A", b"Town A", b"A services", b"Zoning map A", b"Parcel 1")
@@ -41,24 +43,48 @@ class TownA:
     job: ImportJob
     month: str
 
+    def _entry(self, raster: bool) -> dict[str, Any]:
+        return next(
+            entry
+            for entry in self.version.definition["layers"]
+            if entry["style"]["type"].startswith("raster_") == raster
+        )
+
     @property
     def layer_id(self) -> int:
-        return int(self.version.definition["layers"][0]["layer_id"])
+        return int(self._entry(raster=False)["layer_id"])
 
     @property
     def layer_version_id(self) -> int:
-        return int(self.version.definition["layers"][0]["version_id"])
+        return int(self._entry(raster=False)["version_id"])
+
+    @property
+    def raster_layer_id(self) -> int:
+        return int(self._entry(raster=True)["layer_id"])
+
+    @property
+    def raster_version_id(self) -> int:
+        return int(self._entry(raster=True)["version_id"])
 
 
 def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     settings.MEDIA_ROOT = tmp_path
-    _, version = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    map_, _ = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    # A published raster (an elevation model) beside the parcels: every raster route is covered.
+    dem = import_raster(
+        raster_data.dem(tmp_path / "dem.tif", size=64),
+        project=world.project_a,
+        by=world.analyst,
+        name="Elevation A",
+    )
+    map_layer_add(map=map_, layer=dem.layer, by=world.analyst)
+    version = map_publish(map=map_, by=world.analyst, notes="with elevation")
     return TownA(
         world=world,
         version=version,
-        map_layer=MapLayer.objects.get(map=version.map),
+        map_layer=MapLayer.objects.get(map=version.map, layer__kind="vector"),
         link=share_link_create(
             version=version, by=world.analyst, expires_at=timezone.now() + timedelta(days=7)
         ),
@@ -83,6 +109,11 @@ class Route:
 def _tile(a: TownA) -> str:
     z, x, y = tile_of(-122.3595, 38.4001, 15)
     return reverse("layers:tile", args=[a.layer_id, z, x, y]) + f"?v={a.layer_version_id}"
+
+
+def _raster_tile(a: TownA) -> str:
+    z, x, y = tile_of(-122.3595, 38.4025, 16)
+    return f"/tiles/layers/{a.raster_layer_id}/{z}/{x}/{y}.png?v={a.raster_version_id}"
 
 
 # Routes that take an object of an agency (in the path): 404 to every other agency.
@@ -133,6 +164,14 @@ OBJECT_ROUTES: dict[str, Route] = {
     "maps:share-revoke": Route("post", lambda a: f"/maps/share-links/{a.link.pk}/revoke/"),
     "layers:tilejson": Route("get", lambda a: f"/tiles/layers/{a.layer_id}/tilejson.json"),
     "layers:tile": Route("get", _tile),
+    "layers:raster-tile": Route("get", _raster_tile),
+    "layers:raster-identify": Route(
+        "get",
+        lambda a: (
+            f"/tiles/layers/{a.raster_layer_id}/identify.json?v={a.raster_version_id}"
+            "&lon=-122.3595&lat=38.4025"
+        ),
+    ),
     "maps:api-map": Route("patch", lambda a: f"/api/maps/{a.version.map_id}/", json=True),
     "maps:api-map-layers": Route(
         "post",
@@ -211,6 +250,8 @@ PUBLIC_ROUTES = {
     "maps:share-labels",
     "maps:share-export",
     "maps:share-tile",
+    "maps:share-raster-tile",
+    "maps:share-identify",
     "hours:ical",
     "login",
     "logout",

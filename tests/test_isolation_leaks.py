@@ -147,7 +147,10 @@ def test_the_composer_refuses_a_layer_or_map_layer_of_another_project(
         content_type="application/json",
     )
     assert order.status_code == 400
-    assert list(MapLayer.objects.filter(map_id=town_a.version.map_id)) == [town_a.map_layer]
+    assert other_ml.pk not in MapLayer.objects.filter(map_id=town_a.version.map_id).values_list(
+        "pk", flat=True
+    )
+    assert MapLayer.objects.filter(map_id=town_a.version.map_id).count() == 2  # parcels, DEM
 
 
 def test_a_version_cannot_be_attached_to_another_projects_deliverable(

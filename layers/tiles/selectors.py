@@ -1,8 +1,8 @@
 """Reads behind the tile routes: which layer version a user may draw, and its bounds."""
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
-from layers.models import LayerVersion
+from layers.models import LayerVersion, RasterVersion
 from layers.selectors import features_extent
 from projects.access import UserLike, is_provider_staff_anywhere
 from projects.params import parse_int
@@ -12,8 +12,10 @@ VersionRow = tuple[int, list, int]
 WORLD_BOUNDS = [-180.0, -85.0, 180.0, 85.0]
 
 
-def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> VersionRow | None:
-    """(version id, schema, feature count) of a layer version the user may draw, else None.
+def drawable_versions(
+    user: UserLike, layer_id: int, version_id: str | None
+) -> QuerySet[LayerVersion] | None:
+    """Versions of a layer the user may draw (tiles of either kind), newest first; None if bad v.
 
     Without an explicit version: the current one for provider staff, the latest published one
     for clients (whose queryset only holds published versions).
@@ -23,7 +25,22 @@ def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> V
         qs = qs.filter(pk=parse_int(version_id, name="v", minimum=1) or 0)
     elif is_provider_staff_anywhere(user):
         qs = qs.filter(layer__current_version=F("pk"))
-    return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
+    return qs.order_by("-number")
+
+
+def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> VersionRow | None:
+    """(version id, schema, feature count) of a layer version the user may draw, else None."""
+    qs = drawable_versions(user, layer_id, version_id)
+    return None if qs is None else qs.values_list("pk", "schema", "feature_count").first()
+
+
+def raster_for(user: UserLike, layer_id: int, version_id: str | None) -> RasterVersion | None:
+    """The raster of a layer version the user may draw, decided as for vector tiles."""
+    qs = drawable_versions(user, layer_id, version_id)
+    if qs is None:
+        return None
+    version = qs.filter(raster__isnull=False).select_related("raster", "layer").first()
+    return version.raster if version is not None else None
 
 
 def version_bounds(version_id: int) -> list[float]:

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from layers.models import Layer
+from layers.models import Layer, RasterVersion
 from layers.tiles import mvt
 from layers.tiles.selectors import VersionRow, tile_version_for, version_bounds
 from projects.access import api_login_required, view_as_agency_id
@@ -128,6 +128,15 @@ def layer_tilejson(request: HttpRequest, layer_id: int) -> HttpResponse:
     if row is None:
         raise Http404("Not found.")
     version_id, schema, _count = row
+    raster = RasterVersion.objects.filter(version_id=version_id).select_related("version__layer")
+    if raster:
+        # Rasters: a PNG/WebP template of the raster tile route (layers/raster).
+        from layers.raster.views import raster_tilejson
+
+        template = request.build_absolute_uri(
+            reverse("layers:raster-tile", args=[layer_id, 0, 0, 0, "png"])
+        ).replace("/0/0/0.png", "/{z}/{x}/{y}.{fmt}")
+        return raster_tilejson(request, raster[0], template)
     try:
         fields = requested_fields(request, schema)
     except ValidationError as exc:

@@ -13,7 +13,7 @@ from projects.models import Project
 
 
 class Command(BaseCommand):
-    help = "Import a vector file into a project as a new layer (all or nothing)."
+    help = "Import a vector or raster file into a project as a new layer (all or nothing)."
     requires_system_checks: list[str] = []  # a fast CLI: checks run with the server
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,6 +59,9 @@ class Command(BaseCommand):
             sys.exit(1)
         for version in versions:
             extent = list(version.extent.extent) if version.extent else None
+            if version.layer.kind == version.layer.Kind.RASTER:
+                self._raster(version, extent, as_json=opts["json"])
+                continue
             if opts["json"]:
                 self.stdout.write(
                     json.dumps(
@@ -80,3 +83,30 @@ class Command(BaseCommand):
                 )
                 for warning in version.warnings:
                     self.stdout.write(f"  warning: {warning}")
+
+    def _raster(self, version: Any, extent: list[float] | None, *, as_json: bool) -> None:
+        raster = version.raster
+        if as_json:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "id": version.layer_id,
+                        "name": version.layer.name,
+                        "kind": "raster",
+                        "width": raster.width,
+                        "height": raster.height,
+                        "bands": raster.bands,
+                        "dtype": raster.dtype,
+                        "source_srid": version.source_srid,
+                        "extent": extent,
+                        "nodata": raster.nodata,
+                    }
+                )
+            )
+            return
+        self.stdout.write(
+            f"Imported raster layer {version.layer_id} “{version.layer.name}”: "
+            f"{raster.width:,} × {raster.height:,}, {raster.bands} band(s) of {raster.dtype}"
+            f" (EPSG:{version.source_srid or '?'}), stored as a Cloud-Optimized GeoTIFF "
+            f"in {raster.convert_seconds:,.1f} s."
+        )

@@ -1,7 +1,8 @@
 /* Entry of the map pages: starts the viewer or the composer on #map with the #map-config JSON.
-   Layer types register on import (vector.js below; a raster type is one more import here).
+   Layer types register on import (raster.js and vector.js below).
    It starts on DOMContentLoaded, which fires after every module script of the page has run. */
 
+import "./raster.js";
 import "./vector.js";
 import { composer } from "./composer.js";
 import { viewer } from "./viewer.js";

@@ -1,0 +1,229 @@
+"""Import of a raster upload as a layer version: convert outside the transaction, then store the
+files and the rows together. A failure at any point leaves no row and no stored file behind.
+"""
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.contrib.gis.geos import Polygon
+from django.db import transaction
+
+from audit.services import audit_record
+from layers.ingest.errors import ImportFailed
+from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
+from layers.raster import convert, safety, storage
+from layers.raster.stats import band_statistics
+from projects.models import Project
+from projects.srid import STORAGE_SRID
+
+ProgressFn = Callable[[float], None]
+
+
+def raster_import_file(
+    *,
+    project: Project,
+    path: Path,
+    original_filename: str,
+    by: User | None,
+    srid: int | None,
+    name: str,
+    layer: Layer | None = None,
+    progress: ProgressFn | None = None,
+    job: ImportJob | None = None,
+) -> LayerVersion:
+    """Convert `path` to a COG and store it as a new layer (or a new version of `layer`)."""
+    safety.vector_safety.check_source_name(original_filename)
+    filename = PurePosixPath(original_filename.replace("\\", "/")).name or original_filename
+    if layer is not None and layer.kind != Layer.Kind.RASTER:
+        raise ImportFailed(f"“{layer.name}” is a vector layer: a raster cannot replace it.")
+    report = progress or (lambda _f: None)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sharedgis-raster-") as tmp:
+        work = Path(tmp)
+        (work / "in").mkdir()
+        (work / "out").mkdir()
+        source = safety.prepare(path, filename, work / "in")
+        report(0.05)
+        cog_path = work / "out" / "layer.tif"
+        result = convert.convert_to_cog(
+            source,
+            cog_path,
+            srid=srid,
+            name=filename,
+            progress=lambda f: report(0.05 + 0.75 * f),
+        )
+        report(0.85)
+        stats = band_statistics(
+            str(cog_path), env=safety.gdal_env(), categorical=result.content == "categorical"
+        )
+        report(0.95)
+        seconds = time.monotonic() - started
+        return _store(
+            project=project,
+            layer=layer,
+            by=by,
+            filename=filename,
+            source=source,
+            original=path,
+            cog_path=cog_path,
+            result=result,
+            stats=stats,
+            seconds=seconds,
+            name=name,
+            job=job,
+        )
+
+
+def _store(
+    *,
+    project: Project,
+    layer: Layer | None,
+    by: User | None,
+    filename: str,
+    source: safety.RasterSource,
+    original: Path,
+    cog_path: Path,
+    result: convert.Converted,
+    stats: dict[str, Any],
+    seconds: float,
+    name: str,
+    job: ImportJob | None,
+) -> LayerVersion:
+    saved: list[str] = []
+    raster = RasterVersion()
+    try:
+        with transaction.atomic():
+            replacing = layer is not None
+            if layer is None:
+                stem = PurePosixPath(filename).stem or filename
+                layer = Layer.objects.create(
+                    project=project,
+                    name=(name or stem)[:200],
+                    kind=Layer.Kind.RASTER,
+                    created_by=by,
+                )
+            else:
+                layer = Layer.objects.select_for_update().get(pk=layer.pk)
+            last = layer.versions.order_by("-number").values_list("number", flat=True).first() or 0
+            west, south, east, north = result.bounds_4326
+            extent = Polygon.from_bbox((west, south, east, north))
+            extent.srid = STORAGE_SRID
+            version = LayerVersion.objects.create(
+                layer=layer,
+                number=last + 1,
+                source_filename=filename[:255],
+                source_format=source.driver,
+                source_srid=result.srid,
+                source_crs_wkt=result.crs_wkt,
+                geometry_type="Raster",
+                extent=extent,
+                warnings=result.warnings + source.warnings,
+                created_by=by,
+            )
+            bands = stats["bands"]
+            for i, band in enumerate(bands):
+                if i < len(result.descriptions) and result.descriptions[i]:
+                    band["description"] = result.descriptions[i]
+            raster = RasterVersion(
+                version=version,
+                content=result.content,
+                width=result.width,
+                height=result.height,
+                bands=result.bands,
+                dtype=result.dtype,
+                nodata=result.nodata,
+                compression=result.compression,
+                resolution=result.resolution,
+                crs_units=result.crs_units,
+                band_stats=bands,
+                colormap=result.colormap,
+                categories=stats["categories"],
+                size_in=original.stat().st_size,
+                size_out=cog_path.stat().st_size,
+                convert_seconds=round(seconds, 3),
+            )
+            stem = f"v{version.pk}"
+            saved.append(storage.save_file(raster.cog, f"{stem}.tif", cog_path, move=True))
+            suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
+            saved.append(storage.save_file(raster.original, f"{stem}{suffix}", original))
+            raster.save()
+            layer.current_version = version
+            layer.save(update_fields=["current_version", "updated_at"])
+            audit_record(
+                action="layer.replace" if replacing else "layer.upload",
+                summary=(
+                    f"{layer.name} v{version.number}: {result.width:,} × {result.height:,} "
+                    f"raster, {result.bands} band(s) from {filename}"
+                ),
+                actor=by,
+                agency_id=project.agreement.client_id,
+                agreement_id=project.agreement_id,
+                client_visible=False,
+                target=layer,
+                data={
+                    "version": version.number,
+                    "kind": "raster",
+                    "source_filename": filename,
+                    "size_in": raster.size_in,
+                    "size_out": raster.size_out,
+                    "seconds": raster.convert_seconds,
+                },
+            )
+            if job is not None:
+                job.status = ImportJob.Status.SUCCEEDED
+                job.progress = 1.0
+                job.message = (
+                    f"Converted to a Cloud-Optimized GeoTIFF in {seconds:,.1f} s "
+                    f"({raster.size_in / 1024**2:,.1f} MB in, {raster.size_out / 1024**2:,.1f} MB out)."
+                )
+                from django.utils import timezone
+
+                job.finished_at = timezone.now()
+                job.save(update_fields=["status", "progress", "message", "finished_at"])
+                job.result_versions.set([version])
+    except BaseException:
+        storage.delete_names(raster.cog, saved)
+        raise
+    return version
+
+
+# key: (label, media type)
+RASTER_FORMATS = {
+    "cog": ("Cloud-Optimized GeoTIFF", "image/tiff; application=geotiff; profile=cloud-optimized"),
+    "original": ("Original upload", "application/octet-stream"),
+}
+
+
+def raster_file(version: LayerVersion, fmt: str) -> Any:
+    """The stored FieldFile of a raster version for a download format."""
+    from layers.exports import ExportError
+
+    raster = RasterVersion.objects.filter(version=version).first()
+    if raster is None:
+        raise ExportError("This layer is not a raster: export it as GeoJSON, GeoPackage...")
+    if fmt not in RASTER_FORMATS:
+        raise ExportError(f"Rasters export as {' or '.join(RASTER_FORMATS)}, not “{fmt}”.")
+    field = raster.cog if fmt == "cog" else raster.original
+    if not field:
+        raise ExportError("The original upload of this version was not kept.")
+    return field
+
+
+def raster_download_name(version: LayerVersion, fmt: str) -> str:
+    from layers.exports import _safe_name
+
+    suffix = ".tif" if fmt == "cog" else PurePosixPath(version.source_filename.lower()).suffix
+    tag = "cog" if fmt == "cog" else "original"
+    return f"{_safe_name(version.layer.name)}_v{version.number}_{tag}{suffix}"
+
+
+def export_raster(*, version: LayerVersion, fmt: str, out: Path) -> Path:
+    field = raster_file(version, fmt)
+    with field.open("rb") as src, out.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1024 * 1024)
+    return out

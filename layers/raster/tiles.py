@@ -1,0 +1,315 @@
+"""Raster tiles of a layer version's COG with rio-tiler: styled PNG/WebP, versioned, cached, ETagged.
+
+A tile reads only the COG blocks (or overview blocks) under it, never the whole raster. Versions are
+immutable, so the cache key and the ETag are (version, z, x, y, format, style digest).
+Hillshade tiles are read with a one-pixel buffer so the gradient has neighbours: no seams.
+"""
+
+import base64
+import hashlib
+import json
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+from layers.models import LayerVersion, RasterVersion
+from layers.raster.storage import gdal_path
+from layers.raster.styles import (
+    default_raster_style,
+    raster_style_validate,
+    render_rgba,
+    style_bands,
+    style_buffer,
+)
+from projects.srid import TILE_SRID
+
+TILE_SIZE = 256
+MAX_ZOOM = 22
+WORLD = 20037508.342789244
+CACHE_SECONDS = 7 * 24 * 3600
+FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
+# Options for opening our own COGs (no directory listing), applied at open only: entering an Env
+# per tile costs time and would resize GDAL's block cache (GDAL_CACHEMAX) over and over.
+READ_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+MAX_STYLE_TOKEN = 4096
+_OPEN_PER_THREAD = 16
+_local = threading.local()
+
+
+def raster_info(raster: RasterVersion) -> dict[str, Any]:
+    """What styles need to know of a raster (the band statistics of its import)."""
+    return {
+        "content": raster.content,
+        "bands": raster.bands,
+        "dtype": raster.dtype,
+        "band_stats": raster.band_stats,
+        "colormap": raster.colormap,
+        "categories": raster.categories,
+    }
+
+
+def style_token(style: dict[str, Any]) -> str:
+    """The style as a URL parameter (the tile server validates it again)."""
+    compact = {k: v for k, v in style.items() if k != "legend"}
+    raw = json.dumps(compact, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def style_from_token(token: str | None, raster: RasterVersion) -> dict[str, Any]:
+    info = raster_info(raster)
+    if not token:
+        return raster_style_validate(default_raster_style(info), info)
+    if len(token) > MAX_STYLE_TOKEN:
+        raise ValidationError("The style parameter is too long.")
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("The style parameter is not a valid style.") from exc
+    return raster_style_validate(raw, info)
+
+
+@dataclass(frozen=True)
+class RasterTileSpec:
+    version_id: int
+    stamp: str
+    z: int
+    x: int
+    y: int
+    fmt: str
+    style: str  # canonical JSON of the validated style
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha1(self.style.encode(), usedforsecurity=False).hexdigest()[:12]
+        return (
+            f"rtile:{self.version_id}:{self.stamp}:{self.z}:{self.x}:{self.y}:{self.fmt}:{digest}"
+        )
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.key.encode(), usedforsecurity=False).hexdigest()[:20] + '"'
+
+
+def valid_tile(z: int, x: int, y: int) -> bool:
+    return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def _dataset(path: str) -> Any:
+    """An open dataset for this thread (rasterio handles are not shared between threads)."""
+    import rasterio
+
+    opened: OrderedDict[str, Any] = getattr(_local, "datasets", None) or OrderedDict()
+    _local.datasets = opened
+    ds = opened.get(path)
+    if ds is None or ds.closed:
+        ds = rasterio.open(path)
+    opened[path] = ds
+    while len(opened) > _OPEN_PER_THREAD:
+        opened.popitem(last=False)[1].close()
+    opened.move_to_end(path)
+    return ds
+
+
+_import_lock = threading.Lock()
+
+
+def _load_rio_tiler() -> None:
+    """Import rio-tiler once, under a lock: tile threads importing it side by side on a fresh
+    process see a partially initialised rio_tiler.io (its modules import each other)."""
+    with _import_lock:
+        import rio_tiler.errors
+        import rio_tiler.io
+        import rio_tiler.utils  # noqa: F401
+
+
+def _reader(path: str) -> Any:
+    _load_rio_tiler()
+    from rio_tiler.io import Reader
+
+    return Reader(path, dataset=_dataset(path))
+
+
+def _ground_pixel(z: int, y: int) -> float:
+    """Metres on the ground of one pixel of tile row y at zoom z (Web Mercator shrinks by cos φ)."""
+    n = math.pi - 2 * math.pi * (y + 0.5) / 2**z
+    lat = math.atan(math.sinh(n))
+    return 2 * WORLD / (TILE_SIZE * 2**z) * math.cos(lat)
+
+
+def _valid(image: Any) -> np.ndarray:
+    """255 where every band of the read holds data (rio-tiler's masked array), else 0."""
+    return np.where(np.ma.getmaskarray(image.array).any(axis=0), 0, 255).astype("uint8")
+
+
+def _encode(rgba: np.ndarray, fmt: str) -> bytes:
+    _load_rio_tiler()
+    from rio_tiler.utils import render
+
+    return bytes(render(rgba[:3], mask=rgba[3], img_format=FORMATS[fmt][0]))
+
+
+_EMPTY: dict[str, bytes] = {}
+
+
+def empty_tile(fmt: str) -> bytes:
+    if fmt not in _EMPTY:
+        _EMPTY[fmt] = _encode(np.zeros((4, TILE_SIZE, TILE_SIZE), dtype="uint8"), fmt)
+    return _EMPTY[fmt]
+
+
+def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, Any]) -> bytes:
+    _load_rio_tiler()
+    from rio_tiler.errors import TileOutsideBounds
+
+    buffer = style_buffer(style)
+    if not style["min_zoom"] <= spec.z <= style["max_zoom"]:
+        return empty_tile(spec.fmt)
+    continuous = raster.content != "categorical"
+    reader = _reader(gdal_path(raster.cog))
+    try:
+        image = reader.tile(
+            spec.x,
+            spec.y,
+            spec.z,
+            tilesize=TILE_SIZE,
+            indexes=style_bands(style),
+            buffer=buffer,
+            resampling_method="bilinear" if continuous else "nearest",
+            reproject_method="bilinear" if continuous else "nearest",
+        )
+    except TileOutsideBounds:
+        return empty_tile(spec.fmt)
+    pixel = _ground_pixel(spec.z, spec.y)
+    rgba = render_rgba(image.data, _valid(image), style, pixel_m=(pixel, pixel), buffer=buffer)
+    return _encode(rgba, spec.fmt)
+
+
+def cached_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, Any]) -> bytes:
+    data = cache.get(spec.key)
+    if data is None:
+        data = render_tile(raster, spec, style)
+        cache.set(spec.key, data, CACHE_SECONDS)
+    return data
+
+
+def tile_spec(
+    raster: RasterVersion, *, z: int, x: int, y: int, fmt: str, token: str | None
+) -> tuple[RasterTileSpec, dict[str, Any]]:
+    style = style_from_token(token, raster)
+    canonical = json.dumps(
+        {k: v for k, v in style.items() if k != "legend"}, sort_keys=True, separators=(",", ":")
+    )
+    # The import time keeps keys apart if ids are ever reused (a restored or recreated database).
+    stamp = f"{raster.version.created_at.timestamp():.6f}"
+    return RasterTileSpec(raster.pk, stamp, z, x, y, fmt, canonical), style
+
+
+def identify(raster: RasterVersion, lon: float, lat: float) -> dict[str, Any]:
+    """Every band's value at a point (EPSG:4326), in the raster's own units; null where no data."""
+    _load_rio_tiler()
+    from rio_tiler.errors import PointOutsideBounds
+
+    path = gdal_path(raster.cog)
+    try:
+        point = _reader(path).point(lon, lat)
+    except PointOutsideBounds:
+        return {"inside": False, "bands": []}
+    values = point.array
+    bands = []
+    for i, value in enumerate(values):
+        stats = raster.band_stats[i] if i < len(raster.band_stats) else {}
+        entry: dict[str, Any] = {
+            "band": i + 1,
+            "name": stats.get("description") or stats.get("name") or f"Band {i + 1}",
+            "value": None if np.ma.is_masked(value) else _plain(value),
+        }
+        if raster.content == "categorical" and entry["value"] is not None:
+            entry["color"] = raster.colormap.get(str(int(entry["value"])))
+        bands.append(entry)
+    return {"inside": True, "lon": lon, "lat": lat, "bands": bands}
+
+
+def _plain(value: Any) -> float | int:
+    number = value.item() if hasattr(value, "item") else value
+    return int(number) if float(number).is_integer() else round(float(number), 6)
+
+
+def tilejson(*, version: LayerVersion, name: str, template: str, fmt: str) -> dict[str, Any]:
+    """TileJSON 3.0.0 of a raster layer version (the template comes from the route that serves it)."""
+    bounds = list(version.extent.extent) if version.extent else [-180.0, -85.0, 180.0, 85.0]
+    raster = version.raster
+    return {
+        "tilejson": "3.0.0",
+        "name": name,
+        "version": f"{version.pk}",
+        "scheme": "xyz",
+        "tiles": [template],
+        "format": fmt,
+        "tileSize": TILE_SIZE,
+        "minzoom": 0,
+        "maxzoom": native_zoom(raster, version),
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 12],
+    }
+
+
+def native_zoom(raster: RasterVersion, version: LayerVersion) -> int:
+    """The zoom whose pixel matches the raster's resolution (more would only magnify)."""
+    if not version.extent:
+        return MAX_ZOOM
+    minx, miny, maxx, maxy = version.extent.extent
+    degrees_per_px = (maxx - minx) / max(raster.width, 1)
+    if degrees_per_px <= 0:
+        return MAX_ZOOM
+    return max(0, min(MAX_ZOOM, math.ceil(math.log2(360 / (TILE_SIZE * degrees_per_px)))))
+
+
+def render_frame(
+    version_id: int,
+    style: dict[str, Any],
+    *,
+    bounds_3857: tuple[float, float, float, float],
+    width: int,
+    height: int,
+) -> np.ndarray | None:
+    """(4, h, w) RGBA of a raster version over an EPSG:3857 frame (map exports, thumbnails).
+
+    Reads through the COG's overviews at the frame's resolution, like a tile; None when the
+    raster is gone or outside the frame.
+    """
+    from rasterio.crs import CRS
+
+    _load_rio_tiler()
+    from rio_tiler.errors import TileOutsideBounds
+
+    raster = RasterVersion.objects.filter(version_id=version_id).first()
+    if raster is None:
+        return None
+    buffer = style_buffer(style)
+    mercator = CRS.from_epsg(TILE_SRID)
+    try:
+        image = _reader(gdal_path(raster.cog)).part(
+            bounds_3857,
+            dst_crs=mercator,
+            bounds_crs=mercator,
+            width=width,
+            height=height,
+            indexes=style_bands(style),
+            buffer=buffer or None,
+            resampling_method="bilinear" if raster.content != "categorical" else "nearest",
+            reproject_method="bilinear" if raster.content != "categorical" else "nearest",
+        )
+    except TileOutsideBounds:
+        return None
+    res = (bounds_3857[2] - bounds_3857[0]) / width
+    lat = math.degrees(
+        math.atan(math.sinh((bounds_3857[1] + bounds_3857[3]) / 2 / WORLD * math.pi))
+    )
+    ground = res * math.cos(math.radians(lat))
+    return render_rgba(image.data, _valid(image), style, pixel_m=(ground, ground), buffer=buffer)
