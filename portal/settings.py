@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "layers",
     "maps",
     "hours",
+    "ogc",
     "notifications",
 ]
 
@@ -240,6 +241,14 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_UNZIPPED_BYTES = env_int("UPLOAD_MAX_UNZIPPED_BYTES", 8 * 1024**3)
 UPLOAD_MAX_ZIP_MEMBERS = env_int("UPLOAD_MAX_ZIP_MEMBERS", 200)
 UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
+
+# --- OGC API: personal access tokens for desktop GIS, and the CRSs offered beside WGS 84/3857
+# and each layer's source (California state plane zones, UTM 10N/11N on NAD83 and WGS 84).
+OGC_TOKEN_DEFAULT_DAYS = env_int("OGC_TOKEN_DEFAULT_DAYS", 365)
+OGC_TOKEN_MAX_DAYS = env_int("OGC_TOKEN_MAX_DAYS", 365)
+OGC_EXTRA_SRIDS = [
+    int(c) for c in env_list("OGC_EXTRA_SRIDS", "2225,2226,2227,2228,2229,2230,26910,26911,32610,32611")
+]
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")
 
