@@ -161,6 +161,12 @@ def openapi_document(base: str, collections: list[Collection]) -> dict[str, Any]
             {"200": _ok("A page of features", GEOJSON, FEATURE_COLLECTION)},
             ["Data"],
         )
+    parameters = PARAMETERS
+    if collections:  # a real id, so generated requests reach data and not only 404s
+        parameters = {
+            **PARAMETERS,
+            "collectionId": {**PARAMETERS["collectionId"], "example": collections[0].id},
+        }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -178,7 +184,7 @@ def openapi_document(base: str, collections: list[Collection]) -> dict[str, Any]
                 "basic": {"type": "http", "scheme": "basic"},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },  # fmt: skip
-            "parameters": PARAMETERS,
+            "parameters": parameters,
             "responses": {
                 "BadRequest": _error("A parameter is wrong; the description says which and why."),
                 "Unauthorized": _error("No valid credentials (a revoked or expired token too)."),
@@ -248,7 +254,7 @@ PARAMETERS: dict[str, Any] = {
     "f": _query("f", "Response format (otherwise by the Accept header).", {"type": "string", "enum": ["json", "html"]}),
     "fTile": _query("f", "Tile format.", {"type": "string", "enum": ["mvt"]}),
     "collectionId": _path("collectionId", "layer-<id> (latest version) or layer-<id>-v<number>.", {"type": "string"}),
-    "featureId": _path("featureId", "The feature's id (its position in the source).", {"type": "string"}),
+    "featureId": {**_path("featureId", "The feature's id (its position in the source).", {"type": "string"}), "example": "1"},
     "tileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad"]}),
     "tileMatrix": _path("tileMatrix", "Zoom level.", {"type": "integer", "minimum": 0, "maximum": 16}),
     "tileRow": _path("tileRow", "Row (y).", {"type": "integer", "minimum": 0}),

@@ -471,13 +471,16 @@ def tileset(request: HttpRequest, principal: Principal, cid: str, tms: str) -> H
 
 @ogc_view
 def tile(
-    request: HttpRequest, principal: Principal, cid: str, tms: str, z: int, y: int, x: int
+    request: HttpRequest, principal: Principal, cid: str, tms: str, z: str, y: str, x: str
 ) -> HttpResponse:
     check_params(request, set())
     c = collection_for(principal, cid)
-    if tms != tiles.TMS_ID or not tiles.valid(z, x, y):
+    if tms != tiles.TMS_ID or not all(v.isdigit() and len(v) < 9 for v in (z, y, x)):
         raise Http404("No such tile.")
-    data, etag = tiles.collection_tile(c, z, x, y)
+    zoom, row, col = int(z), int(y), int(x)
+    if not tiles.valid(zoom, col, row):
+        raise Http404("No such tile.")
+    data, etag = tiles.collection_tile(c, zoom, col, row)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:

@@ -241,3 +241,20 @@ def test_the_analyst_reads_the_current_unpublished_version(
     assert get_json(as_analyst, f"/ogc/collections/{parcels.cid}")["featureCount"] == 2
     assert get_json(as_town_a, f"/ogc/collections/{parcels.cid}")["featureCount"] == 250
     assert as_town_a.get(f"/ogc/collections/{parcels.cid}-v2").status_code == 404
+
+
+def test_vector_tiles_come_from_the_portal_tile_code_and_bad_tiles_are_json_404s(
+    parcels: Published, as_town_a: Client
+) -> None:
+    from tests.map_factories import tile_of
+
+    z, x, y = tile_of(-122.3595, 38.4001, 15)
+    url = f"/ogc/collections/{parcels.cid}/tiles/WebMercatorQuad"
+    tile = as_town_a.get(f"{url}/{z}/{y}/{x}?f=mvt")
+    assert tile.status_code == 200 and tile["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    assert as_town_a.get(f"{url}/{z}/{y}/{x}", HTTP_IF_NONE_MATCH=tile["ETag"]).status_code == 304
+    for bad in (f"{z}/{y}/-1", f"{z}/{2**z}/{x}", "99/0/0", "a/b/c"):
+        response = as_town_a.get(f"{url}/{bad}")
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", bad
+    template = next(x for x in get_json(as_town_a, url)["links"] if x["rel"] == "item")["href"]
+    assert template.endswith("/{tileMatrix}/{tileRow}/{tileCol}?f=mvt")
