@@ -101,7 +101,8 @@ def _datetime(raw: str, name: str) -> tuple[str, list[Any]]:
     expr = "(properties ->> %s)"
     if "/" in raw:
         start, _, end = raw.partition("/")
-        conds, params = [], []
+        conds: list[str] = []
+        params: list[Any] = []
         if start not in ("", ".."):
             conds.append(f"{expr} >= %s")
             params += [name, _instant(start)]

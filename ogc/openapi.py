@@ -98,7 +98,7 @@ FEATURE_COLLECTION = {
 
 
 def _property_param(name: str, kind: str) -> dict[str, Any]:
-    schema = {"integer": {"type": "number"}, "real": {"type": "number"}}.get(
+    schema: dict[str, Any] = {"integer": {"type": "number"}, "real": {"type": "number"}}.get(
         kind, {"type": "string"}
     )
     if kind == "boolean":
