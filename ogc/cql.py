@@ -151,20 +151,13 @@ class SqlFilter:
             raise FilterError(f"Unknown property “{name}”; the queryable properties are: {known}.")
         kind = self.fields[name]
         self.params.append(name)
+        # The import writes integer/real/boolean attributes as JSON numbers/booleans or null
+        # (layers/ingest/encode.py), so one lookup and a cast is safe; a stray value would be
+        # a DataError, answered 400 by the view.
         if kind in NUMERIC:
-            self.params.append(name)
-            return (
-                "(CASE WHEN jsonb_typeof(properties -> %s) = 'number' "
-                "THEN (properties ->> %s)::float8 END)",
-                "number",
-            )
+            return "(properties ->> %s)::float8", "number"
         if kind == "boolean":
-            self.params.append(name)
-            return (
-                "(CASE WHEN jsonb_typeof(properties -> %s) = 'boolean' "
-                "THEN (properties ->> %s)::boolean END)",
-                "boolean",
-            )
+            return "(properties ->> %s)::boolean", "boolean"
         return "(properties ->> %s)", "text"
 
     def _literal(self, node: Any, kind: str) -> str:

@@ -119,11 +119,7 @@ def _datetime(raw: str, name: str) -> tuple[str, list[Any]]:
 
 def _equality(name: str, kind: str, raw: str) -> tuple[str, list[Any]]:
     if kind in NUMERIC:
-        return (
-            "(CASE WHEN jsonb_typeof(properties -> %s) = 'number' "
-            "THEN (properties ->> %s)::float8 END) = %s::float8",
-            [name, name, _number(raw, name)],
-        )
+        return "(properties ->> %s)::float8 = %s::float8", [name, _number(raw, name)]
     if kind == "boolean":
         if raw.lower() not in ("true", "false"):
             raise BadRequest(f"{name} is true or false, not {raw!r}.")

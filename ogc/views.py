@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -112,6 +113,11 @@ def ogc_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             response = view(request, *args, **kwargs)
         except BadRequest as exc:
             return bad_request(str(exc))
+        except DataError:
+            return bad_request(
+                "A value of this layer cannot be compared that way (e.g. text in a number "
+                "attribute): simplify the filter."
+            )
         except Http404 as exc:
             return JsonResponse(
                 {"code": "NotFound", "description": str(exc) or "Not found."}, status=404
