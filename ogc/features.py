@@ -42,6 +42,10 @@ class Query:
     def filtered(self) -> bool:
         return bool(self.conditions)
 
+    @property
+    def spatial(self) -> bool:
+        return any("ST_" in c for c in self.conditions)
+
 
 def _number(value: str, name: str) -> float:
     try:
@@ -226,8 +230,15 @@ def items_page(collection: Collection, query: Query) -> Page:
         f"WHERE {' AND '.join(where)} ORDER BY fid {'DESC' if backwards else 'ASC'} LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cur:
-        # A page is small: parallel workers cost more to start than the query takes.
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        if not query.filtered:
+            # A plain page reads `limit` rows of the primary key: parallel workers cost more to
+            # start than that; a filtered page may scan many rows, where they help.
+            cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        elif not query.spatial:
+            # The planner cannot estimate JSONB attribute filters and picks "scan everything,
+            # then sort"; walking the key in page order stops after `limit` matches (2x faster
+            # on the 200,000-parcel bench). Spatial filters keep their GiST plan.
+            cur.execute("SET LOCAL enable_sort = off")
         cur.execute(sql, [*params, query.limit + 1])
         rows = cur.fetchall()
         more = len(rows) > query.limit
