@@ -9,12 +9,12 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from projects.models import STORAGE_SRID
+from projects.srid import STORAGE_SRID, TILE_SRID
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84H = "http://www.opengis.net/def/crs/OGC/0/CRS84h"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
-WEB_MERCATOR = 3857
+WEB_MERCATOR = TILE_SRID
 
 
 class CrsError(ValueError):

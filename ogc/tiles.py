@@ -1,12 +1,9 @@
-"""OGC API – Tiles over the portal's own vector tile code and cache (the one import of it).
-
-The architecture refactor moves the tile code to layers/tiles/: only the import below changes.
-"""
+"""OGC API – Tiles over the portal's own vector tile code and cache (the one import of it)."""
 
 import math
 from typing import Any
 
-from maps.tiles import MAX_ZOOM, MVT_TYPE, WORLD, TileSpec, cached_tile, layer_name
+from layers.tiles import MAX_ZOOM, MVT_TYPE, WORLD, TileSpec, cached_tile, layer_name
 from ogc.selectors import Collection
 
 TMS_ID = "WebMercatorQuad"

@@ -45,7 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "projects.middleware.ViewAsMiddleware",
+    "projects.view_as.ViewAsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -247,7 +247,8 @@ UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
 OGC_TOKEN_DEFAULT_DAYS = env_int("OGC_TOKEN_DEFAULT_DAYS", 365)
 OGC_TOKEN_MAX_DAYS = env_int("OGC_TOKEN_MAX_DAYS", 365)
 OGC_EXTRA_SRIDS = [
-    int(c) for c in env_list("OGC_EXTRA_SRIDS", "2225,2226,2227,2228,2229,2230,26910,26911,32610,32611")
+    int(c)
+    for c in env_list("OGC_EXTRA_SRIDS", "2225,2226,2227,2228,2229,2230,26910,26911,32610,32611")
 ]
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")

@@ -101,12 +101,12 @@ def test_another_user_cannot_revoke_my_token(world: World, as_town_b: Client) ->
 
 @pytest.mark.django_db(transaction=True)
 def test_token_create_prints_the_token_alone_on_one_line(world: World) -> None:
-    from tests.layers_data import test_database_url
+    from tests.layers_data import database_url_for_subprocesses
 
     done = subprocess.run(
         [sys.executable, "manage.py", "token_create", "manager_a", "--name", "script", "--days", "7"],
         capture_output=True, text=True, check=True,
-        env={**__import__("os").environ, "DATABASE_URL": test_database_url()},
+        env={**__import__("os").environ, "DATABASE_URL": database_url_for_subprocesses()},
     )  # fmt: skip
     lines = done.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("sgis_")
