@@ -211,7 +211,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_document(
          "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
          # The coverage phase takes about two minutes here; its edge cases (negative tile
          # rows, bad ids) are specified in tests/test_ogc_features.py instead.
-         "--max-examples", "25", "--phases", "examples,fuzzing", "--no-color"],
+         "--max-examples", "10", "--phases", "examples,fuzzing", "--no-color"],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "HOME": str(tmp_path), "SCHEMATHESIS_HOOKS": ""},
     )  # fmt: skip
