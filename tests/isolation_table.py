@@ -72,7 +72,7 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
             original_filename="a.geojson",
         ),
         month=f"{timezone.localdate():%Y-%m}",
-        ogc_token=token_create(user=world.manager_a, name="Town A QGIS", by=world.manager_a)[0],
+        ogc_token=token_create(user=world.analyst, name="Analyst QGIS", by=world.analyst)[0],
     )
 
 
