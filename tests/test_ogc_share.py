@@ -44,7 +44,9 @@ def test_a_share_link_serves_its_layers_with_only_the_fields_the_map_shows(world
 def test_a_share_link_does_not_open_other_layers_of_the_project(world: World) -> None:
     _, version = make_published_map(project=world.project_a, by=world.analyst, n=3)
     _, other = make_published_map(project=world.project_a, by=world.analyst, n=3, title="Other")
-    link = share_link_create(version=version, by=world.analyst, expires_at=None)
+    link = share_link_create(
+        version=version, by=world.analyst, expires_at=timezone.now() + timedelta(days=1)
+    )
     other_layer = other.definition["layers"][0]["layer_id"]
     response = Client().get(f"/ogc/share/{link.token}/collections/layer-{other_layer}/items")
     assert response.status_code == 404
