@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "layers",
     "maps",
     "hours",
+    "ogc",
     "notifications",
 ]
 
@@ -308,6 +309,15 @@ DISK_MIN_FREE_MB = env_int("DISK_MIN_FREE_MB", 1024)
 # Share links (no account): every link expires; the form proposes the default.
 SHARE_LINK_DEFAULT_DAYS = env_int("SHARE_LINK_DEFAULT_DAYS", 30)
 SHARE_LINK_MAX_DAYS = env_int("SHARE_LINK_MAX_DAYS", 90)
+
+# --- OGC API: personal access tokens for desktop GIS, and the CRSs offered beside WGS 84/3857
+# and each layer's source (California state plane zones, UTM 10N/11N on NAD83 and WGS 84).
+OGC_TOKEN_DEFAULT_DAYS = env_int("OGC_TOKEN_DEFAULT_DAYS", 365)
+OGC_TOKEN_MAX_DAYS = env_int("OGC_TOKEN_MAX_DAYS", 365)
+OGC_EXTRA_SRIDS = [
+    int(c)
+    for c in env_list("OGC_EXTRA_SRIDS", "2225,2226,2227,2228,2229,2230,26910,26911,32610,32611")
+]
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
     path("", include("projects.audit_log")),
+    path("", include("ogc.urls")),
 ]
 
 # A bad query parameter (projects/params.py) answers 400 with its message.

@@ -32,6 +32,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
 fi
+# QGIS (its Python bindings and data providers) for the OGC API client tests; without the GUI.
+qgis=()
+for pkg in python3-qgis qgis-providers; do dpkg -s "$pkg" >/dev/null 2>&1 || qgis+=("$pkg"); done
+if [ ${#qgis[@]} -gt 0 ]; then
+  say "Installing QGIS for the OGC API tests: ${qgis[*]}"
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${qgis[@]}" >/dev/null
+fi
 
 # --- 2. Services: reuse what answers, else start Debian's own.
 if ! pg_answers; then

@@ -18,6 +18,8 @@ from hours.models import MonthClose, TimeEntry
 from layers.models import ImportJob, Layer
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.services import map_layer_add, map_publish, share_link_create
+from ogc.models import AccessToken
+from ogc.services import token_create
 from projects.models import Deliverable
 from tests import raster_data
 from tests.conftest import World
@@ -42,6 +44,7 @@ class TownA:
     entry: TimeEntry
     job: ImportJob
     month: str
+    ogc_token: AccessToken
 
     def _entry(self, raster: bool) -> dict[str, Any]:
         return next(
@@ -95,6 +98,7 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
             original_filename="a.geojson",
         ),
         month=f"{timezone.localdate():%Y-%m}",
+        ogc_token=token_create(user=world.analyst, name="Analyst QGIS", by=world.analyst)[0],
     )
 
 
@@ -114,6 +118,15 @@ def _tile(a: TownA) -> str:
 def _raster_tile(a: TownA) -> str:
     z, x, y = tile_of(-122.3595, 38.4025, 16)
     return f"/tiles/layers/{a.raster_layer_id}/{z}/{x}/{y}.png?v={a.raster_version_id}"
+
+
+def _ogc(a: TownA, path: str = "") -> str:
+    return f"/ogc/collections/layer-{a.layer_id}{path}"
+
+
+def _ogc_tile(a: TownA) -> str:
+    z, x, y = tile_of(-122.3595, 38.4001, 15)
+    return _ogc(a, f"/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt")
 
 
 # Routes that take an object of an agency (in the path): 404 to every other agency.
@@ -188,6 +201,15 @@ OBJECT_ROUTES: dict[str, Route] = {
     "maps:api-map-layer": Route(
         "delete", lambda a: f"/api/map-layers/{a.map_layer.pk}/", json=True
     ),
+    "ogc:collection": Route("get", lambda a: _ogc(a)),
+    "ogc:queryables": Route("get", lambda a: _ogc(a, "/queryables")),
+    "ogc:schema": Route("get", lambda a: _ogc(a, "/schema")),
+    "ogc:items": Route("get", lambda a: _ogc(a, "/items?limit=10")),
+    "ogc:item": Route("get", lambda a: _ogc(a, "/items/1")),
+    "ogc:tilesets": Route("get", lambda a: _ogc(a, "/tiles")),
+    "ogc:tileset": Route("get", lambda a: _ogc(a, "/tiles/WebMercatorQuad")),
+    "ogc:tile": Route("get", _ogc_tile),
+    "ogc:token-revoke": Route("post", lambda a: f"/ogc/connect/tokens/{a.ogc_token.pk}/revoke/"),
     "hours:agreement": Route("get", lambda a: f"/agreements/{a.world.agreement_a.pk}/"),
     "hours:burndown-data": Route(
         "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/burndown.json"
@@ -240,7 +262,23 @@ OWN_ROUTES: dict[str, Route] = {
     "notifications:mark-read": Route("post", lambda a: "/notifications/read/"),
     "notifications:preferences": Route("post", lambda a: "/notifications/preferences/"),
     "audit:log": Route("get", lambda a: "/audit/"),
+    "ogc:landing": Route("get", lambda a: "/ogc/"),
+    "ogc:conformance": Route("get", lambda a: "/ogc/conformance"),
+    "ogc:api": Route("get", lambda a: "/ogc/api"),
+    "ogc:collections": Route("get", lambda a: "/ogc/collections"),
+    "ogc:tile-matrix-sets": Route("get", lambda a: "/ogc/tileMatrixSets"),
+    "ogc:tile-matrix-set": Route("get", lambda a: "/ogc/tileMatrixSets/WebMercatorQuad"),
+    "ogc:tokens": Route("get", lambda a: "/ogc/connect/"),
 }
+
+# The OGC API of a share link: the link's secret is the credential (tests/test_ogc_share.py).
+OGC_SHARE_ROUTES = {
+    f"ogc:share-{name}"
+    for name in (
+        "landing", "conformance", "api", "collections", "collection", "queryables", "schema",
+        "items", "item", "tilesets", "tileset", "tile", "tile-matrix-sets", "tile-matrix-set",
+    )
+}  # fmt: skip
 
 # Reached without an account: the secret in the URL is the credential (tests/test_maps_share.py,
 # tests/test_hours_isolation.py), or the login machinery itself.
@@ -263,6 +301,7 @@ PUBLIC_ROUTES = {
     "password_reset_complete",
     "healthz",
     "readyz",
+    *OGC_SHARE_ROUTES,
 }
 
 
@@ -300,4 +339,5 @@ def counts() -> tuple[int, ...]:
         TimeEntry.objects.count(),
         MonthClose.objects.count(),
         Deliverable.objects.filter(status="planned").count(),
+        AccessToken.objects.filter(revoked_at=None).count(),
     )

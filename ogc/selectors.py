@@ -1,0 +1,195 @@
+"""The one collection abstraction behind every /ogc/ path: which layer versions a reader may see.
+
+A user reads, per layer, the current version (provider staff of its project's agreement) or the
+latest published one (client users); older versions stay addressable as `layer-<id>-v<number>`.
+A share link reads the layer versions its map version pins, with only the attributes the map
+shows. Anything else answers 404, exactly like a collection that does not exist.
+
+Reads maps.models.MapVersion (the map and version a layer version was published in) and
+ShareLink: the only things of maps this app touches.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import F
+from django.http import Http404
+
+from layers.models import Layer, LayerVersion
+from layers.selectors import version_for
+from maps.models import MapVersion, ShareLink
+from ogc.auth import Principal
+from projects.access import get_object_for, scope_for
+
+COLLECTION_ID = re.compile(r"^layer-(\d+)(?:-v(\d+))?$")
+DATE_TYPES = ("date", "datetime")
+
+
+@dataclass
+class Collection:
+    id: str
+    layer: Layer
+    version: LayerVersion
+    title: str
+    # attribute name -> schema type, in source order (a share link: the map's fields only)
+    fields: dict[str, str]
+    restricted: bool = False  # True when `fields` is a subset of the schema (share links)
+    published_in: list[dict[str, Any]] = field(default_factory=list)
+    is_latest: bool = True
+
+    @property
+    def date_field(self) -> str | None:
+        return next((n for n, t in self.fields.items() if t in DATE_TYPES), None)
+
+    @property
+    def extent(self) -> list[float] | None:
+        if self.version.extent is not None:
+            return [float(v) for v in self.version.extent.extent]
+        return _scanned_extent(self.version.pk)
+
+
+def collection_id(layer_id: int, number: int | None = None) -> str:
+    return f"layer-{layer_id}" + (f"-v{number}" if number is not None else "")
+
+
+def _scanned_extent(version_id: int) -> list[float] | None:
+    """Versions made without the import service (fixtures) have no recorded extent."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM layers_feature WHERE version_id = %s) s",
+            [version_id],
+        )
+        row = cur.fetchone()
+    return [float(v) for v in row] if row and row[0] is not None else None
+
+
+def _schema_fields(version: LayerVersion) -> dict[str, str]:
+    return {
+        str(f["name"]): str(f.get("type", "string")) for f in version.schema or [] if f.get("name")
+    }
+
+
+def _published_in(version_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    through = MapVersion.layer_versions.through
+    out: dict[int, list[dict[str, Any]]] = {v: [] for v in version_ids}
+    rows = (
+        through.objects.filter(layerversion_id__in=version_ids)
+        .values_list("layerversion_id", "mapversion_id", "mapversion__number",
+                     "mapversion__map_id", "mapversion__map__title", "mapversion__published_at")
+        .order_by("mapversion__published_at")
+    )  # fmt: skip
+    for lv, mv, number, map_id, title, published in rows:
+        out[lv].append(
+            {"map_id": map_id, "map_title": title, "map_version_id": mv, "map_version": number,
+             "published_at": published.isoformat() if published else None}
+        )  # fmt: skip
+    return out
+
+
+def _user_collection(version: LayerVersion, *, latest: bool) -> Collection:
+    layer = version.layer
+    return Collection(
+        id=collection_id(layer.pk, None if latest else version.number),
+        layer=layer,
+        version=version,
+        title=layer.name if latest else f"{layer.name} (version {version.number})",
+        fields=_schema_fields(version),
+        is_latest=latest,
+    )
+
+
+def _share_collections(link: ShareLink) -> list[Collection]:
+    pinned = {
+        v.pk: v
+        for v in link.version.layer_versions.select_related("layer").filter(layer__kind="vector")
+    }
+    out = []
+    for entry in link.version.definition.get("layers", []):
+        version = pinned.get(entry.get("version_id"))
+        if version is None:
+            continue
+        schema = _schema_fields(version)
+        fields = {n: schema[n] for n in entry.get("fields") or [] if n in schema}
+        out.append(
+            Collection(
+                id=collection_id(version.layer_id),
+                layer=version.layer,
+                version=version,
+                title=str(entry.get("title") or version.layer.name),
+                fields=fields,
+                restricted=True,
+            )
+        )
+    return out
+
+
+def collections_for(principal: Principal) -> list[Collection]:
+    if principal.share is not None:
+        found = _share_collections(principal.share)
+    else:
+        user = principal.user
+        scope = scope_for(user)
+        visible = LayerVersion.objects.visible_to(user).filter(layer__kind=Layer.Kind.VECTOR)
+        visible = visible.select_related("layer")
+        staff = list(
+            visible.filter(
+                layer__project__agreement__provider_id__in=scope.provider_ids,
+                layer__current_version=F("pk"),
+            )
+        )
+        seen = {v.layer_id for v in staff}
+        published = (
+            visible.filter(
+                layer__project__agreement__client_id__in=scope.client_ids,
+                published_at__isnull=False,
+            )
+            .order_by("layer_id", "-number")
+            .distinct("layer_id")
+        )
+        found = [_user_collection(v, latest=True) for v in staff] + [
+            _user_collection(v, latest=True) for v in published if v.layer_id not in seen
+        ]
+        found.sort(key=lambda c: (c.layer.name.lower(), c.layer.pk))
+    maps = _published_in([c.version.pk for c in found])
+    for c in found:
+        c.published_in = maps.get(c.version.pk, [])
+    return found
+
+
+def collection_for(principal: Principal, cid: str) -> Collection:
+    """The collection `cid` if the reader may see it, else 404 (missing or another agency's)."""
+    match = COLLECTION_ID.match(cid)
+    if match is None:
+        raise Http404("No such collection.")
+    layer_id, number = int(match[1]), int(match[2]) if match[2] else None
+    if principal.share is not None:
+        found = next(
+            (c for c in _share_collections(principal.share) if c.layer.pk == layer_id), None
+        )
+        if found is None or (number is not None and number != found.version.number):
+            raise Http404("No such collection.")
+    else:
+        layer = get_object_for(
+            principal.user, Layer.objects.filter(kind=Layer.Kind.VECTOR), pk=layer_id
+        )
+        version = version_for(principal.user, layer, number)
+        version.layer = layer
+        found = _user_collection(version, latest=number is None)
+        if number is not None:
+            found.id = cid
+    found.published_in = _published_in([found.version.pk])[found.version.pk]
+    return found
+
+
+def older_versions(principal: Principal, collection: Collection) -> list[LayerVersion]:
+    """Other versions of the layer the reader may also address (never through a share link)."""
+    if principal.share is not None:
+        return []
+    from layers.selectors import versions_for
+
+    return [
+        v for v in versions_for(principal.user, collection.layer) if v.pk != collection.version.pk
+    ]
