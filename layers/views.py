@@ -16,7 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from layers import selectors
 from layers.exports import FORMATS, ExportError, download_filename, export_version
+from layers.models import LayerVersion
 from layers.services import can_edit_layers, layer_delete
+from layers.signals import layer_version_downloaded
 
 
 def _int(value: str | None, default: int) -> int:
@@ -151,6 +153,7 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
         export_version(version=version, fmt=fmt, srid=srid, out=out)
     except ExportError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
+    layer_version_downloaded.send(sender=LayerVersion, version=version, user=request.user)
     handle = out.open("rb")
     # The open handle keeps the data readable; the directory entry can go now.
     out.unlink()

@@ -315,19 +315,27 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
     return version
 
 
-def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | None) -> ShareLink:
+def share_link_create(
+    *, version: MapVersion, by: User, expires_at: datetime | None, allow_comments: bool = False
+) -> ShareLink:
     _require_provider(by, version.map.project)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("The expiry must be in the future.")
     with transaction.atomic():
-        link = ShareLink.objects.create(version=version, expires_at=expires_at, created_by=by)
+        link = ShareLink.objects.create(
+            version=version, expires_at=expires_at, created_by=by, allow_comments=allow_comments
+        )
         audit_record(
             action="map.share",
             summary=f"Share link made for {version}",
             actor=by,
             agency_id=version.map.project.agreement.client_id,
             target=version,
-            data={"link": link.pk, "expires_at": expires_at.isoformat() if expires_at else None},
+            data={
+                "link": link.pk,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "allow_comments": allow_comments,
+            },
         )
     return link
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "maps",
     "hours",
     "notifications",
+    "collaboration",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,9 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_UNZIPPED_BYTES = env_int("UPLOAD_MAX_UNZIPPED_BYTES", 8 * 1024**3)
 UPLOAD_MAX_ZIP_MEMBERS = env_int("UPLOAD_MAX_ZIP_MEMBERS", 200)
 UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
+
+# --- Value reports: the month fiscal years start in (many cities: July).
+FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 7)
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
     path("", include("audit.urls")),
+    path("", include("collaboration.urls")),
 ]

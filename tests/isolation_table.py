@@ -14,11 +14,19 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
+from collaboration.models import (
+    Comment,
+    CommentThread,
+    DeliverablePackage,
+    MapRequest,
+    RequestAttachment,
+    RequestEvent,
+)
 from hours.models import MonthClose, TimeEntry
 from layers.models import ImportJob, Layer
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.services import share_link_create
-from projects.models import Deliverable
+from projects.models import Deliverable, ServiceAgreement
 from tests.conftest import World
 from tests.hours_helpers import log
 from tests.map_factories import make_published_map, tile_of
@@ -38,6 +46,9 @@ class TownA:
     entry: TimeEntry
     job: ImportJob
     month: str
+    request: MapRequest
+    attachment: RequestAttachment
+    thread: CommentThread
 
     @property
     def layer_id(self) -> int:
@@ -51,8 +62,26 @@ class TownA:
 def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from collaboration.services import comment_thread_create, map_request_file
+
     settings.MEDIA_ROOT = tmp_path
     _, version = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    request = map_request_file(
+        agreement=world.agreement_a,
+        title="Zoning A notice map",
+        need="500-foot notice area for Parcel 1",
+        needed_by=None,
+        priority="normal",
+        area_source="boundary",
+        attachments=[SimpleUploadedFile("screenshot.png", b"png")],
+        by=world.manager_a,
+    )
+    thread = comment_thread_create(
+        version=version,
+        geometry={"type": "Point", "coordinates": [-122.3595, 38.4001]},
+        text="Zoning A: this parcel is wrong",
+        by=world.manager_a,
+    )
     return TownA(
         world=world,
         version=version,
@@ -67,6 +96,9 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
             original_filename="a.geojson",
         ),
         month=f"{timezone.localdate():%Y-%m}",
+        request=request,
+        attachment=request.attachments.get(),
+        thread=thread,
     )
 
 
@@ -178,6 +210,51 @@ OBJECT_ROUTES: dict[str, Route] = {
         lambda a: f"/board/deliverables/{a.world.deliverable_a.pk}/move/",
         lambda a: {"to_status": "in_progress"},
     ),
+    "collaboration:request": Route("get", lambda a: f"/requests/{a.request.pk}/"),
+    "collaboration:request-action": Route(
+        "post", lambda a: f"/requests/{a.request.pk}/ask/", lambda a: {"text": "Which parcel?"}
+    ),
+    "collaboration:request-attachment": Route(
+        "get", lambda a: f"/requests/{a.request.pk}/attachments/{a.attachment.pk}/"
+    ),
+    "collaboration:api-version-comments": Route(
+        "get", lambda a: f"/api/maps/versions/{a.version.pk}/comments/"
+    ),
+    "collaboration:api-thread-replies": Route(
+        "post", lambda a: f"/api/comments/{a.thread.pk}/replies/", lambda a: {"text": "x"}, json=True
+    ),
+    "collaboration:api-thread-resolve": Route(
+        "post", lambda a: f"/api/comments/{a.thread.pk}/resolve/", json=True
+    ),
+    "collaboration:api-thread-reopen": Route(
+        "post", lambda a: f"/api/comments/{a.thread.pk}/reopen/", json=True
+    ),
+    "collaboration:deliverable-request-changes": Route(
+        "post",
+        lambda a: f"/deliverables/{a.world.deliverable_a.pk}/request-changes/",
+        lambda a: {"comment": "x", "threads": [a.thread.pk]},
+    ),
+    "collaboration:value": Route("get", lambda a: f"/agreements/{a.world.agreement_a.pk}/value/"),
+    "collaboration:value-pdf": Route(
+        "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/value.pdf"
+    ),
+    "collaboration:value-csv": Route(
+        "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/value.csv"
+    ),
+    "collaboration:value-terms": Route(
+        "post",
+        lambda a: f"/agreements/{a.world.agreement_a.pk}/value/terms/",
+        lambda a: {"alternative_hourly_rate": "150", "alternative_rate_source": "quote"},
+    ),
+    "collaboration:package": Route(
+        "get", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/package/"
+    ),
+    "collaboration:package-build": Route(
+        "post", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/package/build/"
+    ),
+    "collaboration:package-zip": Route(
+        "get", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/package.zip"
+    ),
 }
 
 # Routes without an agency's object in the path: lists and the user's own things, each scoped.
@@ -199,6 +276,8 @@ OWN_ROUTES: dict[str, Route] = {
     "notifications:mark-read": Route("post", lambda a: "/notifications/read/"),
     "notifications:preferences": Route("post", lambda a: "/notifications/preferences/"),
     "audit:log": Route("get", lambda a: "/audit/"),
+    "collaboration:requests": Route("get", lambda a: "/requests/?status=all"),
+    "collaboration:request-new": Route("get", lambda a: "/requests/new/"),
 }
 
 # Reached without an account: the secret in the URL is the credential (tests/test_maps_share.py,
@@ -210,6 +289,7 @@ PUBLIC_ROUTES = {
     "maps:share-export",
     "maps:share-tile",
     "hours:ical",
+    "collaboration:share-comments",
     "login",
     "logout",
     "password_change",
@@ -255,4 +335,10 @@ def counts() -> tuple[int, ...]:
         TimeEntry.objects.count(),
         MonthClose.objects.count(),
         Deliverable.objects.filter(status="planned").count(),
+        MapRequest.objects.filter(status="submitted").count(),
+        RequestEvent.objects.count(),
+        CommentThread.objects.filter(status="open").count(),
+        Comment.objects.count(),
+        DeliverablePackage.objects.count(),
+        ServiceAgreement.objects.filter(alternative_hourly_rate__isnull=False).count(),
     )
