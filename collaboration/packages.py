@@ -83,7 +83,7 @@ def _pdf(png: bytes, title: str, when: datetime) -> bytes:
     )
     # A fixed identifier: WeasyPrint would otherwise derive one that may differ between runs.
     return HTML(string=html).write_pdf(
-        identifier=hashlib.md5(png, usedforsecurity=False).hexdigest().encode()
+        pdf_identifier=hashlib.md5(png, usedforsecurity=False).hexdigest().encode()
     )
 
 

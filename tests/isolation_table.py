@@ -221,7 +221,10 @@ OBJECT_ROUTES: dict[str, Route] = {
         "get", lambda a: f"/api/maps/versions/{a.version.pk}/comments/"
     ),
     "collaboration:api-thread-replies": Route(
-        "post", lambda a: f"/api/comments/{a.thread.pk}/replies/", lambda a: {"text": "x"}, json=True
+        "post",
+        lambda a: f"/api/comments/{a.thread.pk}/replies/",
+        lambda a: {"text": "x"},
+        json=True,
     ),
     "collaboration:api-thread-resolve": Route(
         "post", lambda a: f"/api/comments/{a.thread.pk}/resolve/", json=True
