@@ -73,7 +73,7 @@ def test_a_package_holds_map_exports_data_styles_metadata_and_acceptance_and_reb
     frame = pyogrio.read_dataframe(path)
     assert len(frame) == 30 and frame.crs.to_epsg() == 4326 and "zone" in frame.columns
     # SLD and metadata are well-formed XML that say what they should.
-    sld = ET.fromstring(archive.read(f"{top}/styles/{Path(gpkg).stem}.sld"))
+    sld = ET.fromstring(archive.read(f"{top}/styles/{Path(gpkg).stem}.sld"))  # noqa: S314 - our own output
     assert sld.tag.endswith("StyledLayerDescriptor")
     assert len(sld.findall(".//{http://www.opengis.net/sld}Rule")) >= 2  # categories + other
     meta = archive.read(f"{top}/metadata/{stem}.xml").decode()
