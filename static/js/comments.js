@@ -112,14 +112,17 @@
       form.hidden = !on && !pending;
     }
     pinBtn.addEventListener("click", function () { setPinning(!pinning); });
-    map.on("click", function (e) {
-      if (!pinning) { return; }
+    // Capture phase on the container: clicks on drawn features (which stop Leaflet's own map
+    // click) still place the pin; controls and popups keep their clicks.
+    map.getContainer().addEventListener("click", function (ev) {
+      if (!pinning || ev.target.closest(".leaflet-control, .leaflet-popup")) { return; }
+      var latlng = map.mouseEventToLatLng(ev);
       if (pending) { map.removeLayer(pending); }
-      pending = L.circleMarker(e.latlng, { radius: 8, color: "#fff", weight: 2, fillColor: "#a15c00", fillOpacity: 0.95 }).addTo(map);
+      pending = L.circleMarker(latlng, { radius: 8, color: "#fff", weight: 2, fillColor: "#a15c00", fillOpacity: 0.95, interactive: false }).addTo(map);
       form.hidden = false;
-      document.getElementById("comment-where").textContent = "At " + e.latlng.lat.toFixed(5) + ", " + e.latlng.lng.toFixed(5) + ".";
+      document.getElementById("comment-where").textContent = "At " + latlng.lat.toFixed(5) + ", " + latlng.lng.toFixed(5) + ".";
       document.getElementById("comment-text").focus();
-    });
+    }, true);
     function cancel() {
       if (pending) { map.removeLayer(pending); pending = null; }
       form.hidden = true;
