@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup run test lint typecheck worker bench-ingest bench-tiles bench-hours clean
+.PHONY: help setup run test lint typecheck worker bench-ingest bench-tiles bench-hours bench-package clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ lint: ## ruff check and format check
 	.venv/bin/ruff format --check .
 
 typecheck: ## mypy on the apps
-	.venv/bin/mypy portal projects audit layers maps hours notifications
+	.venv/bin/mypy portal projects audit layers maps hours notifications collaboration
 
 worker: ## A Celery worker (with the beat scheduler for the stuck-job sweeper)
 	DEBUG=$${DEBUG:-1} .venv/bin/celery -A portal worker -B -l info -Q sharedgis
@@ -40,6 +40,9 @@ bench-tiles: setup ## Benchmark vector tiles against raw ST_AsMVT
 
 bench-hours: setup ## Benchmark statements and burn-down against hand-written SQL
 	DEBUG=1 $(PY) bench/hours.py
+
+bench-package: setup ## Benchmark a 1,000,000-feature deliverable package (time, peak RSS) against ogr2ogr
+	DEBUG=1 $(PY) bench/package.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from collaboration.models import Comment, CommentThread, MapRequest
-from collaboration.services import is_triager
 from maps.models import MapVersion, ShareLink
 from projects.access import UserLike, scope_for
 from projects.models import Deliverable, ServiceAgreement
@@ -170,7 +169,3 @@ def open_threads_by_deliverable(deliverables: QuerySet[Deliverable]) -> dict[int
         .values_list("version__deliverable_id")
         .annotate(n=Count("id"))
     )
-
-
-def can_triage(user: UserLike, request: MapRequest) -> bool:
-    return is_triager(user, request.agreement)  # type: ignore[arg-type]

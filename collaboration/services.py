@@ -131,7 +131,7 @@ def area_from_geojson(text: str) -> MultiPolygon:
     if not area.valid:
         area = area.buffer(0)  # type: ignore[assignment]
         if area.geom_type == "Polygon":
-            area = MultiPolygon([area], srid=STORAGE_SRID)  # type: ignore[list-item]
+            area = MultiPolygon([area], srid=STORAGE_SRID)
         if area.geom_type != "MultiPolygon" or area.empty:
             raise ValidationError("The area's outline crosses itself and cannot be repaired.")
     return area

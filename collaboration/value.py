@@ -335,7 +335,7 @@ def _usage(agreement: ServiceAgreement, period: Period) -> tuple[dict, list]:
     by_version: dict[int, dict[str, Any]] = {}
     for u in rows:
         month = f"{u.day:%Y-%m}"
-        by_month.setdefault(month, defaultdict(int))[u.kind] += u.count  # type: ignore[index]
+        by_month.setdefault(month, defaultdict(int))[u.kind] += u.count
         v = by_version.setdefault(
             u.version_id,
             {
@@ -406,13 +406,13 @@ def report_rows(report: ValueReport, base_url: str = "") -> list[list[str]]:
     for month, kinds in sorted(r.usage.items()):
         for kind, n in sorted(kinds.items()):
             add("usage", f"{month} {UsageDaily.Kind(kind).label}", n, "count")
-    for v in r.usage_by_version:
-        for kind, n in sorted(v["counts"].items()):
+    for used in r.usage_by_version:
+        for kind, n in sorted(used["counts"].items()):
             add(
                 "usage by map",
-                f"{v['version']} {UsageDaily.Kind(kind).label}",
+                f"{used['version']} {UsageDaily.Kind(kind).label}",
                 n,
                 "count",
-                v["url"],
+                used["url"],
             )
     return rows
