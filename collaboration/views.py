@@ -1,8 +1,6 @@
 """Request, comment, value-report and package pages. Thin: access, then a service or selector."""
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -22,24 +20,13 @@ from collaboration import selectors, services
 from collaboration.forms import MapRequestForm
 from collaboration.models import CommentThread, MapRequest, RequestAttachment
 from maps.models import MapVersion, ShareLink
+from maps.views import active_link, api_login_required
 from projects.access import get_object_for, signed_in
 from projects.models import Deliverable, Project
 
 
 def error_text(exc: Exception) -> str:
     return " ".join(getattr(exc, "messages", None) or [str(exc)])
-
-
-def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """JSON routes answer 401 instead of redirecting to the login page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return JsonResponse({"detail": "Authentication required."}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -301,14 +288,9 @@ def api_thread_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _share_link(token: str) -> ShareLink:
-    link = (
-        ShareLink.objects.active()
-        .select_related("version__map__project__agreement")
-        .filter(token=token)
-        .first()
-    )
+    link = active_link(token)
     # A link without comment rights answers exactly like a missing one.
-    if link is None or not link.allow_comments:
+    if not link.allow_comments:
         raise Http404("Not found.")
     return link
 
