@@ -23,15 +23,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 
-def run_with_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """(wall seconds, stdout) of a child; the child prints its own peak RSS."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = proc.communicate()
+    proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:3])} failed: {err.decode()[-2000:]}")
-    # The child prints its own peak RSS (getrusage of itself), read below.
-    return elapsed, 0.0, out.decode()
+        raise SystemExit(f"{' '.join(cmd[:3])} failed: {proc.stderr.decode()[-2000:]}")
+    return elapsed, proc.stdout.decode()
 
 
 def make_fixture(n: int) -> tuple[int, int]:
@@ -134,28 +133,14 @@ def child(deliverable_id: int, out: str) -> None:
     print(f"sha={sha} peak_rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
 
 
-def pg_conninfo() -> str:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(os.environ.get("DATABASE_URL", "postgres:///sharedgis"))
-    parts = [f"dbname={cfg['NAME']}"]
-    for key, name in (
-        ("HOST", "host"),
-        ("PORT", "port"),
-        ("USER", "user"),
-        ("PASSWORD", "password"),
-    ):
-        if cfg.get(key):
-            parts.append(f"{name}={cfg[key]}")
-    return " ".join(parts)
-
-
 def measure(n: int, tmp: Path) -> dict[str, float]:
+    from bench.ingest import pg_conninfo
+
     deliverable_id, version_id = make_fixture(n)
     try:
         out = tmp / f"package-{n}.zip"
         env = dict(os.environ)
-        elapsed, _, text = run_with_rss(
+        elapsed, text = run_child(
             [sys.executable, __file__, "--child", str(deliverable_id), str(out)], env
         )
         rss_kb = int(text.strip().rsplit("peak_rss_kb=", 1)[1])
