@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from collaboration.models import DeliverablePackage
 from collaboration.packages import PackageError, build_package_file
-from projects.access import scope_for
+from projects.access import is_client_manager, is_provider_staff
 from projects.models import Deliverable
 
 PACKAGE_STATUSES = (Deliverable.Status.DELIVERED, Deliverable.Status.ACCEPTED)
@@ -21,11 +21,7 @@ PACKAGE_STATUSES = (Deliverable.Status.DELIVERED, Deliverable.Status.ACCEPTED)
 def package_request(*, deliverable: Deliverable, by: User) -> DeliverablePackage:
     """Queue a (re)build of the deliverable's package; provider staff or a client manager."""
     agreement = deliverable.project.agreement
-    scope = scope_for(by)
-    if not (
-        agreement.provider_id in scope.provider_ids
-        or scope.client_roles.get(agreement.client_id) == "manager"
-    ):
+    if not (is_provider_staff(by, agreement) or is_client_manager(by, agreement)):
         raise PermissionDenied("Provider staff and the client's managers build packages.")
     if deliverable.status not in PACKAGE_STATUSES:
         raise ValidationError("Only a delivered or accepted deliverable can be packaged.")
@@ -44,6 +40,8 @@ def package_request(*, deliverable: Deliverable, by: User) -> DeliverablePackage
             summary=f"Package of “{deliverable.title}” requested",
             actor=by,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=deliverable,
         )
         from collaboration.tasks import package_build_task

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from collaboration.models import DeliverablePackage
 from collaboration.package_services import PACKAGE_STATUSES, package_request
 from projects.access import get_object_for, signed_in
+from projects.errors import validation_message
 from projects.models import Deliverable
 
 
@@ -45,7 +46,7 @@ def package_build(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         package_request(deliverable=deliverable, by=signed_in(request))
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     else:
         messages.info(request, "The package is being built; this page shows it when ready.")
     return redirect("collaboration:package", pk=pk)

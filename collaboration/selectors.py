@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from collaboration.models import Comment, CommentThread, MapRequest
 from maps.models import MapVersion, ShareLink
-from projects.access import UserLike, scope_for
+from projects.access import MANAGER, UserLike, scope_for
 from projects.models import Deliverable, ServiceAgreement
 
 
@@ -58,7 +58,7 @@ def request_queue(user: UserLike, *, status: str = "open") -> list[QueueRow]:
 
 def agreements_for_filing(user: UserLike) -> QuerySet[ServiceAgreement]:
     """Agreements whose client the user manages: where a request can be filed."""
-    managed = [a for a, role in scope_for(user).client_roles.items() if role == "manager"]
+    managed = [a for a, role in scope_for(user).client_roles.items() if role == MANAGER]
     return (
         ServiceAgreement.objects.visible_to(user)
         .filter(client_id__in=managed, status=ServiceAgreement.Status.ACTIVE)

@@ -29,11 +29,18 @@ from collaboration.models import (
 )
 from maps.models import MapVersion, ShareLink
 from notifications.services import notify_users
-from projects.access import scope_for
-from projects.models import STORAGE_SRID, Deliverable, Membership, Project, ServiceAgreement
+from projects.access import (
+    LEAD_ROLES,
+    MANAGER,
+    client_managers,
+    is_client_manager,
+    is_lead,
+    is_provider_staff,
+    provider_leads,
+)
+from projects.models import STORAGE_SRID, Deliverable, Project, ServiceAgreement
 from projects.services import deliverable_transition
 
-TRIAGE_ROLES = frozenset({Membership.Role.LEAD, Membership.Role.ADMIN})
 MAX_TEXT = 5000
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -43,37 +50,8 @@ MAX_COMMENT_SHAPE_DEG2 = 0.01
 MAX_ESTIMATE_HOURS = Decimal("10000")
 
 
-# --- who may do what (through the tenancy scope)
-
-
-def is_triager(user: User | AnonymousUser, agreement: ServiceAgreement) -> bool:
-    """A lead or admin of the agreement's provider: triages the agreement's requests."""
-    return scope_for(user).provider_roles.get(agreement.provider_id) in TRIAGE_ROLES
-
-
-def is_client_manager(user: User | AnonymousUser, agreement: ServiceAgreement) -> bool:
-    return scope_for(user).client_roles.get(agreement.client_id) == Membership.Role.MANAGER
-
-
-def is_provider(user: User | AnonymousUser, agreement: ServiceAgreement) -> bool:
-    return agreement.provider_id in scope_for(user).provider_ids
-
-
 def _users(q: Q) -> list[User]:
     return list(get_user_model().objects.filter(q, is_active=True).distinct())
-
-
-def provider_leads(agreement: ServiceAgreement) -> list[User]:
-    return _users(
-        Q(memberships__agency_id=agreement.provider_id, memberships__role__in=TRIAGE_ROLES)
-    )
-
-
-def client_members(agreement: ServiceAgreement, *, managers_only: bool = False) -> list[User]:
-    q = Q(memberships__agency_id=agreement.client_id)
-    if managers_only:
-        q &= Q(memberships__role=Membership.Role.MANAGER)
-    return _users(q)
 
 
 def _notify(users: Iterable[User], kind: str, subject: str, body: str, url: str, by: Any) -> None:
@@ -209,11 +187,13 @@ def map_request_file(
             summary=f"Map request “{title}” filed",
             actor=by,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=request,
             data={"priority": priority, "attachments": len(files)},
         )
         _notify(
-            provider_leads(agreement),
+            list(provider_leads(agreement)),
             "request_filed",
             f"Map request from {agreement.client}: {title}",
             f"{_who(by)} asks: {need}",
@@ -236,7 +216,7 @@ def _locked(request: MapRequest) -> MapRequest:
 
 
 def _require_triager(by: User, request: MapRequest) -> None:
-    if not is_triager(by, request.agreement):
+    if not is_lead(by, request.agreement):
         raise PermissionDenied("Only the provider's leads triage map requests.")
 
 
@@ -273,13 +253,15 @@ def _step(
         summary=f"Map request “{request.title}”: {label}",
         actor=by,
         agency_id=request.agreement.client_id,
+        agreement_id=request.agreement.pk,
+        client_visible=True,
         target=request,
         data={"text": text[:500], "hours": str(hours) if hours is not None else None},
     )
     recipients = (
-        client_members(request.agreement, managers_only=True)
+        list(client_managers(request.agreement))
         if notify_client
-        else provider_leads(request.agreement)
+        else list(provider_leads(request.agreement))
     )
     _notify(
         recipients,
@@ -391,6 +373,8 @@ def map_request_accept(
             summary=f"Deliverable “{deliverable.title}” created from a map request",
             actor=by,
             agency_id=locked.agreement.client_id,
+            agreement_id=locked.agreement.pk,
+            client_visible=True,
             target=deliverable,
             data={"request": locked.pk, "estimate_hours": str(locked.estimate_hours)},
         )
@@ -441,15 +425,15 @@ def _comment_recipients(thread: CommentThread, by: Any) -> list[User]:
     version = thread.version
     project = version.map.project
     agreement = project.agreement
-    if by is not None and is_provider(by, agreement):
+    if by is not None and is_provider_staff(by, agreement):
         # Clients who took part in the thread, and the client's managers.
         authors = Comment.objects.filter(thread=thread).values("author_id")
         return _users(
             Q(pk__in=authors, memberships__agency_id=agreement.client_id)
-            | Q(memberships__agency_id=agreement.client_id, memberships__role="manager")
+            | Q(memberships__agency_id=agreement.client_id, memberships__role=MANAGER)
         )
     return _users(
-        Q(memberships__agency_id=agreement.provider_id, memberships__role__in=TRIAGE_ROLES)
+        Q(memberships__agency_id=agreement.provider_id, memberships__role__in=LEAD_ROLES)
         | Q(led_projects=project)
         | Q(pk=version.published_by_id or 0)
     )
@@ -494,6 +478,8 @@ def comment_thread_create(
             summary=f"Comment pinned on {version}",
             actor=author["author"],
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=thread,
             data={"share_link": share_link.pk if share_link else None, "text": text[:500]},
         )
@@ -526,6 +512,8 @@ def comment_reply(
             summary=f"Reply on a comment of {version}",
             actor=author["author"],
             agency_id=version.map.project.agreement.client_id,
+            agreement_id=version.map.project.agreement.pk,
+            client_visible=True,
             target=thread,
             data={"text": text[:500]},
         )
@@ -541,7 +529,7 @@ def comment_reply(
 
 
 def _require_thread_provider(by: User, thread: CommentThread) -> None:
-    if not is_provider(by, thread.version.map.project.agreement):
+    if not is_provider_staff(by, thread.version.map.project.agreement):
         raise PermissionDenied("Only the provider's staff resolve or reopen comments.")
 
 
@@ -570,6 +558,8 @@ def comment_thread_resolve(
             summary=f"Comment on {version} resolved{fixed}",
             actor=by,
             agency_id=version.map.project.agreement.client_id,
+            agreement_id=version.map.project.agreement.pk,
+            client_visible=True,
             target=locked,
             data={"fixed_in": fixed_in.pk if fixed_in else None},
         )
@@ -600,6 +590,8 @@ def comment_thread_reopen(*, thread: CommentThread, by: User) -> CommentThread:
             summary=f"Comment on {thread.version} reopened",
             actor=by,
             agency_id=thread.version.map.project.agreement.client_id,
+            agreement_id=thread.version.map.project.agreement.pk,
+            client_visible=True,
             target=locked,
         )
     return locked
@@ -658,7 +650,7 @@ def agreement_terms_set(
     by: User,
 ) -> ServiceAgreement:
     """The provider records what the same work would cost elsewhere, and its response target."""
-    if not is_triager(by, agreement):
+    if not is_lead(by, agreement):
         raise PermissionDenied("Only the provider's leads set the agreement's terms.")
     rate = None
     if str(alternative_hourly_rate or "").strip():
@@ -699,6 +691,8 @@ def agreement_terms_set(
             summary=f"{agreement.title}: alternative rate and response target set",
             actor=by,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=agreement,
             data={
                 "alternative_hourly_rate": str(rate) if rate is not None else None,

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from collaboration.services import agreement_terms_set, is_triager
+from collaboration.services import agreement_terms_set
 from collaboration.value import PeriodError, ValueReport, period_from, report_rows, value_report
-from hours.selectors import can_see_money
-from projects.access import get_object_for, signed_in
+from projects.access import can_see_money, get_object_for, is_lead, signed_in
+from projects.errors import validation_message
 from projects.models import ServiceAgreement
 
 
@@ -50,7 +50,7 @@ def value_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "collaboration/value.html",
-        {"r": report, "can_edit_terms": is_triager(request.user, report.agreement)},
+        {"r": report, "can_edit_terms": is_lead(request.user, report.agreement)},
     )
 
 
@@ -94,7 +94,7 @@ def value_terms(request: HttpRequest, pk: int) -> HttpResponse:
             by=signed_in(request),
         )
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     else:
         messages.success(request, "Agreement terms saved.")
     return redirect("collaboration:value", pk=pk)

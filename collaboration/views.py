@@ -20,13 +20,16 @@ from collaboration import selectors, services
 from collaboration.forms import MapRequestForm
 from collaboration.models import CommentThread, MapRequest, RequestAttachment
 from maps.models import MapVersion, ShareLink
-from maps.views import active_link, api_login_required
-from projects.access import get_object_for, signed_in
+from maps.views import active_link
+from projects.access import (
+    api_login_required,
+    get_object_for,
+    is_client_manager,
+    is_lead,
+    signed_in,
+)
+from projects.errors import validation_message
 from projects.models import Deliverable, Project
-
-
-def error_text(exc: Exception) -> str:
-    return " ".join(getattr(exc, "messages", None) or [str(exc)])
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -41,7 +44,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 
 def _api_error(exc: Exception) -> JsonResponse:
     status = 403 if isinstance(exc, PermissionDenied) else 400
-    return JsonResponse({"detail": error_text(exc)}, status=status)
+    return JsonResponse({"detail": validation_message(exc)}, status=status)
 
 
 # --- map requests
@@ -66,7 +69,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
 def request_new(request: HttpRequest) -> HttpResponse:
     agreements = selectors.agreements_for_filing(request.user)
     if not agreements.exists():
-        raise PermissionDenied("Only a client agency's managers file map requests.")
+        # Like other role-only pages: not there for those who cannot use it.
+        raise Http404("Only a client agency's managers file map requests.")
     form = MapRequestForm(request.POST or None, request.FILES or None, agreements=agreements)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -84,7 +88,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 by=signed_in(request),
             )
         except (PermissionDenied, ValidationError) as exc:
-            form.add_error(None, error_text(exc))
+            form.add_error(None, validation_message(exc))
         else:
             messages.success(
                 request, f"Request “{filed.title}” sent to {filed.agreement.provider}."
@@ -115,7 +119,7 @@ def _request(request: HttpRequest, pk: int) -> MapRequest:
 @login_required
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     map_request = _request(request, pk)
-    triage = services.is_triager(request.user, map_request.agreement)
+    triage = is_lead(request.user, map_request.agreement)
     published = (
         MapVersion.objects.visible_to(request.user)
         .filter(deliverable=map_request.deliverable)
@@ -132,7 +136,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": map_request.events.select_related("by"),
             "attachments": map_request.attachments.all(),
             "can_triage": triage and map_request.is_open,
-            "can_answer": services.is_client_manager(request.user, map_request.agreement)
+            "can_answer": is_client_manager(request.user, map_request.agreement)
             and map_request.is_open,
             "projects": Project.objects.filter(agreement=map_request.agreement).order_by("name"),
             "area": map_request.area.geojson if map_request.area else "",
@@ -177,7 +181,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             services.map_request_decline(request=map_request, reason=post.get("reason", ""), by=by)
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, validation_message(exc))
     else:
         messages.success(request, "Saved.")
     return redirect("collaboration:request", pk=pk)
@@ -333,7 +337,7 @@ def deliverable_request_changes(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         messages.error(request, "Choose comments from the list.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, validation_message(exc))
     else:
         messages.success(request, f"Changes requested on “{deliverable.title}”.")
     return redirect("projects:deliverable", pk=pk)

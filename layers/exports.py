@@ -11,6 +11,7 @@ import pyogrio
 from django.db import connection, transaction
 
 from layers.models import LayerVersion
+from projects.srid import STORAGE_SRID
 
 FORMATS = {
     # key: (GDAL driver, extension, media type, label)
@@ -45,8 +46,8 @@ def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
         [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
         + [pa.field("geometry", pa.binary())]
     )
-    transform = "geom" if srid == 4326 else "ST_Transform(geom, %s)"
-    params: list[object] = [] if srid == 4326 else [srid]
+    transform = "geom" if srid == STORAGE_SRID else "ST_Transform(geom, %s)"
+    params: list[object] = [] if srid == STORAGE_SRID else [srid]
     with transaction.atomic(), connection.cursor() as cursor:
         # A named (server-side) cursor keeps memory flat for layers of any size.
         raw = cursor.cursor.connection.cursor(name=f"export_{version.pk}")
@@ -87,7 +88,7 @@ def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Pa
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format “{fmt}”: choose one of {', '.join(FORMATS)}.")
     driver, _ext, _media, _label = FORMATS[fmt]
-    target_srid = 4326 if fmt == "kml" else (srid or 4326)
+    target_srid = STORAGE_SRID if fmt == "kml" else (srid or STORAGE_SRID)
     if fmt == "shp" and _geometry_type(version) == "Unknown":
         raise ExportError("A Shapefile holds one kind of geometry; this layer mixes several.")
     layer_name = _safe_name(version.layer.name)
@@ -121,4 +122,4 @@ def _safe_name(name: str) -> str:
 
 
 def download_filename(version: LayerVersion, fmt: str, srid: int) -> str:
-    return f"{_safe_name(version.layer.name)}_v{version.number}_epsg{4326 if fmt == 'kml' else srid}{FORMATS[fmt][1]}"
+    return f"{_safe_name(version.layer.name)}_v{version.number}_epsg{STORAGE_SRID if fmt == 'kml' else srid}{FORMATS[fmt][1]}"

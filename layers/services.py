@@ -28,7 +28,7 @@ from audit.services import audit_record
 from layers.ingest import pipeline, safety
 from layers.ingest.errors import ImportFailed
 from layers.models import ImportJob, Layer, LayerVersion
-from projects.access import scope_for
+from projects.access import is_provider_staff
 from projects.models import Project
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ def import_options_parse(data: dict[str, Any]) -> ImportOptions:
 
 
 def can_edit_layers(user: User | AnonymousUser, project: Project) -> bool:
-    return project.agreement.provider_id in scope_for(user).provider_ids
+    """Uploads, replacements and deletes: the provider's staff (projects.access)."""
+    return is_provider_staff(user, project)
 
 
 def _require_editor(user: User | AnonymousUser | None, project: Project) -> None:
@@ -181,7 +182,7 @@ def layer_import_file(
 
 
 def _tile_overviews_queue(version_id: int) -> None:
-    from maps.tasks import tile_overviews_prepare_task
+    from layers.tiles.tasks import tile_overviews_prepare_task
 
     tile_overviews_prepare_task.delay(version_id)
 
@@ -247,6 +248,8 @@ def _import_one(
         summary=f"{layer.name} v{version.number}: {result.feature_count:,} features from {filename}",
         actor=by,
         agency_id=project.agreement.client_id,
+        agreement_id=project.agreement_id,
+        client_visible=False,
         target=layer,
         data={
             "version": version.number,
@@ -398,6 +401,8 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
             summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
             actor=by,
             agency_id=project.agreement.client_id,
+            agreement_id=project.agreement_id,
+            client_visible=False,
             target=layer,
             data={"versions": len(version_ids)},
         )

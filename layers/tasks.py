@@ -5,6 +5,9 @@ from celery import shared_task
 from layers.models import ImportJob
 from layers.services import jobs_requeue_stuck, layer_import, partitions_drop_orphans
 
+# Registered with Celery through this module (autodiscovery reads each app's tasks.py).
+from layers.tiles.tasks import tile_overviews_prepare_task as tile_overviews_prepare_task
+
 
 @shared_task(name="layers.tasks.layer_import_task", acks_late=True, reject_on_worker_lost=True)
 def layer_import_task(job_id: str) -> str:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from layers import selectors
@@ -19,6 +19,8 @@ from layers.exports import FORMATS, ExportError, download_filename, export_versi
 from layers.models import LayerVersion
 from layers.services import can_edit_layers, layer_delete
 from layers.signals import layer_version_downloaded
+from layers.tiles.views import tile_url_template
+from projects.srid import STORAGE_SRID
 
 
 def _int(value: str | None, default: int) -> int:
@@ -84,12 +86,8 @@ def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tiles_url(layer_id: int, version_id: int) -> str:
-    """The maps app's vector tile template for this version, when that route exists."""
-    try:
-        base = reverse("maps:tile", args=[layer_id, 0, 0, 0])
-    except NoReverseMatch:
-        return ""
-    return base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf") + f"?v={version_id}"
+    """The vector tile template of this version (layers/tiles/)."""
+    return tile_url_template(layer_id) + f"?v={version_id}"
 
 
 @login_required
@@ -145,7 +143,9 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     if fmt not in FORMATS:
         return HttpResponse("Unknown format.", status=404)
     srid = (
-        version.source_srid if request.GET.get("crs") == "source" and version.source_srid else 4326
+        version.source_srid
+        if request.GET.get("crs") == "source" and version.source_srid
+        else STORAGE_SRID
     )
     tmp = Path(tempfile.mkdtemp(prefix="sharedgis-dl-"))
     out = tmp / f"download{FORMATS[fmt][1]}"
@@ -181,7 +181,6 @@ def layer_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def job_payload(job: object) -> dict[str, object]:
-    from django.urls import reverse
 
     from layers.models import ImportJob
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 
 from layers.models import Layer, LayerVersion
+from layers.tiles import overviews_prepare
 from maps.models import Map, MapLayer
 from maps.services import (
     map_create,
@@ -18,7 +19,6 @@ from maps.services import (
     schema_fields,
 )
 from maps.styles import is_numeric_type
-from maps.tiles import prepare_version
 from projects.models import Deliverable, Project
 
 # (project slug, map title)
@@ -112,7 +112,7 @@ def load() -> None:
                 by=analyst,
                 style=_style_for(version),
             )
-            prepare_version(version.pk)
+            overviews_prepare(version.pk)
         published = map_publish(
             map=new, by=analyst, notes="Demo release: styled and published to the town."
         )

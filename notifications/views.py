@@ -1,12 +1,20 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from notifications.models import EmailOptOut, Kind, Notification
 from notifications.services import email_preferences_set, notifications_mark_read
-from projects.access import signed_in
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The request's user (these views are behind login_required)."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Log in first.")
+    return request.user
 
 
 @login_required

@@ -12,6 +12,6 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
-    path("", include("audit.urls")),
+    path("", include("projects.audit_log")),
     path("", include("collaboration.urls")),
 ]

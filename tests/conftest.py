@@ -1,4 +1,5 @@
-"""The persona trio every test speaks in: a provider analyst, a manager of town A, one of town B."""
+"""The personas every test speaks in: a provider analyst, a manager of town A, one of town B,
+and a second provider that also serves town A under its own agreement."""
 
 import os
 import uuid
@@ -73,6 +74,34 @@ def world(db: None) -> World:
         project_b=project_b,
         deliverable_a=make_deliverable(project=project_a, title="Zoning map A"),
         deliverable_b=make_deliverable(project=project_b, title="Storm map B"),
+    )
+
+
+@dataclass
+class SecondProvider:
+    """County GIS, a second provider serving town A under its own agreement.
+
+    Its staff must never reach City GIS's work for town A (rows, audit entries, "View as"),
+    and town A sees each provider's work through that provider's agreement only.
+    """
+
+    provider: Agency
+    admin: AbstractUser
+    analyst: AbstractUser
+    agreement: ServiceAgreement
+    project: Project
+
+
+@pytest.fixture
+def second_provider(world: World) -> SecondProvider:
+    provider = make_agency(kind=Agency.Kind.PROVIDER, name="County GIS", slug="county-gis")
+    agreement = make_agreement(provider=provider, client=world.town_a, title="County roads")
+    return SecondProvider(
+        provider=provider,
+        admin=make_user(username="county_admin", agency=provider, role="admin"),
+        analyst=make_user(username="county_analyst", agency=provider, role="analyst"),
+        agreement=agreement,
+        project=make_project(agreement=agreement, name="Roads for A", slug="roads-a"),
     )
 
 

@@ -139,8 +139,8 @@ def test_a_bad_area_is_a_400_with_a_message_and_nothing_is_saved(
 
 
 def test_only_client_managers_file_requests(world: World) -> None:
-    assert client_for(world.viewer_a).get("/requests/new/").status_code == 403
-    assert client_for(world.lead).get("/requests/new/").status_code == 403
+    assert client_for(world.viewer_a).get("/requests/new/").status_code == 404
+    assert client_for(world.lead).get("/requests/new/").status_code == 404
     with pytest.raises(PermissionDenied):
         file_request(world, by=world.viewer_a)
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('maps', '0004_share_link_allow_comments'),
+        ('maps', '0005_share_link_allow_comments'),
         ('projects', '0002_agreement_response_target_and_alternative_cost'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django import template
 
 from collaboration import selectors
 from collaboration.models import CommentThread, DeliverablePackage, MapRequest
-from collaboration.services import is_client_manager, is_triager
+from projects.access import is_client_manager, is_lead, is_provider_staff
 
 register = template.Library()
 
@@ -39,7 +39,7 @@ def agreement_collaboration(context: dict[str, Any], agreement: Any) -> dict[str
     user = context["request"].user
     return {
         "estimates": selectors.committed_estimates(agreement),
-        "can_triage": is_triager(user, agreement),
+        "can_triage": is_lead(user, agreement),
     }
 
 
@@ -49,7 +49,6 @@ def comments_config(context: dict[str, Any], version: Any, token: str | None = N
     without comment rights)."""
     from django.urls import reverse
 
-    from collaboration.services import is_provider
     from maps.models import ShareLink
 
     user = context["request"].user
@@ -63,7 +62,7 @@ def comments_config(context: dict[str, Any], version: Any, token: str | None = N
             "needs_name": True,
             "versions": "",
         }
-    provider = is_provider(user, version.map.project.agreement)
+    provider = is_provider_staff(user, version.map.project.agreement)
     numbers = version.map.versions.filter(number__gte=version.number).values_list(
         "number", flat=True
     )

@@ -25,8 +25,8 @@ from pyproj.exceptions import CRSError
 from layers.ingest import encode, safety
 from layers.ingest.encode import Field, copy_payload, field_type, properties_json
 from layers.ingest.errors import ImportFailed
+from projects.srid import STORAGE_SRID
 
-STORAGE_SRID = 4326
 # Rows per Arrow batch: small enough that peak memory stays flat whatever the file size
 # (16,384 points peaked at 320 MB RSS, 8,192 at 267 MB, at the same speed).
 BATCH_SIZE = 8192

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('maps', '0003_tile_overview_properties'),
+        ('maps', '0004_tile_overviews_to_layers'),
     ]
 
     operations = [
