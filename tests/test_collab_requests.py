@@ -177,6 +177,13 @@ def test_the_lead_asks_the_client_answers_and_the_lead_accepts_into_a_project(
         "request.accepted",
         "deliverable.create",
     } <= actions
+    # Both sides read the steps in the audit log; another town does not.
+    assert (
+        "Map request “Notice area for 12 Main St”: question"
+        in client_for(world.manager_a).get("/audit/").content.decode()
+    )
+    assert "Notice area for 12 Main St" in client_for(world.lead).get("/audit/").content.decode()
+    assert "Notice area" not in client_for(world.manager_b).get("/audit/").content.decode()
     # The client sees every step and the resulting deliverable; the estimate is on the budget.
     page = client_for(world.manager_a).get(f"/requests/{request.pk}/").content.decode()
     for text in (
