@@ -452,6 +452,39 @@ def _comment_author(by: User | AnonymousUser | None, link: ShareLink | None, nam
     return {"author": by, "author_name": ""}
 
 
+def _comment_event(
+    thread: CommentThread,
+    *,
+    action: str,
+    summary: str,
+    actor: Any,
+    subject: str,
+    body: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry of a comment action and the notification to the other side."""
+    version = thread.version
+    agreement = version.map.project.agreement
+    audit_record(
+        action=action,
+        summary=summary,
+        actor=actor,
+        agency_id=agreement.client_id,
+        agreement_id=agreement.pk,
+        client_visible=True,
+        target=thread,
+        data=data,
+    )
+    _notify(
+        _comment_recipients(thread, actor),
+        "map_comment",
+        f"{subject} {version.map.title} v{version.number}",
+        body,
+        reverse("maps:version", args=[version.pk]) + f"#comment-{thread.pk}",
+        actor,
+    )
+
+
 def comment_thread_create(
     *,
     version: MapVersion,
@@ -467,29 +500,19 @@ def comment_thread_create(
         raise PermissionDenied("This link is for another version.")
     geom = comment_geometry(geometry)
     text = _text(text, "The comment")
-    agreement = version.map.project.agreement
     with transaction.atomic():
         thread = CommentThread.objects.create(
             version=version, geom=geom, created_by=author["author"], share_link=share_link
         )
         Comment.objects.create(thread=thread, text=text, **author)
-        audit_record(
+        _comment_event(
+            thread,
             action="comment.create",
             summary=f"Comment pinned on {version}",
             actor=author["author"],
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
-            client_visible=True,
-            target=thread,
+            subject="New comment on",
+            body=f"{_who(author['author']) if author['author'] else author['author_name']}: {text}",
             data={"share_link": share_link.pk if share_link else None, "text": text[:500]},
-        )
-        _notify(
-            _comment_recipients(thread, author["author"]),
-            "map_comment",
-            f"New comment on {version.map.title} v{version.number}",
-            f"{_who(author['author']) if author['author'] else author['author_name']}: {text}",
-            reverse("maps:version", args=[version.pk]) + f"#comment-{thread.pk}",
-            author["author"],
         )
     return thread
 
@@ -506,24 +529,14 @@ def comment_reply(
     text = _text(text, "The reply")
     with transaction.atomic():
         comment = Comment.objects.create(thread=thread, text=text, **author)
-        version = thread.version
-        audit_record(
+        _comment_event(
+            thread,
             action="comment.reply",
-            summary=f"Reply on a comment of {version}",
+            summary=f"Reply on a comment of {thread.version}",
             actor=author["author"],
-            agency_id=version.map.project.agreement.client_id,
-            agreement_id=version.map.project.agreement.pk,
-            client_visible=True,
-            target=thread,
+            subject="Reply on",
+            body=f"{_who(author['author']) if author['author'] else author['author_name']}: {text}",
             data={"text": text[:500]},
-        )
-        _notify(
-            _comment_recipients(thread, author["author"]),
-            "map_comment",
-            f"Reply on {version.map.title} v{version.number}",
-            f"{_who(author['author']) if author['author'] else author['author_name']}: {text}",
-            reverse("maps:version", args=[version.pk]) + f"#comment-{thread.pk}",
-            author["author"],
         )
     return comment
 
@@ -551,25 +564,15 @@ def comment_thread_resolve(
         locked.resolved_by = by
         locked.resolved_at = timezone.now()
         locked.save(update_fields=["status", "resolved_in", "resolved_by", "resolved_at"])
-        version = thread.version
         fixed = f" in v{fixed_in.number}" if fixed_in else ""
-        audit_record(
+        _comment_event(
+            locked,
             action="comment.resolve",
-            summary=f"Comment on {version} resolved{fixed}",
+            summary=f"Comment on {thread.version} resolved{fixed}",
             actor=by,
-            agency_id=version.map.project.agreement.client_id,
-            agreement_id=version.map.project.agreement.pk,
-            client_visible=True,
-            target=locked,
+            subject="Comment resolved on",
+            body=f"{_who(by)} resolved your comment{fixed}.",
             data={"fixed_in": fixed_in.pk if fixed_in else None},
-        )
-        _notify(
-            _comment_recipients(thread, by),
-            "map_comment",
-            f"Comment resolved on {version.map.title} v{version.number}",
-            f"{_who(by)} resolved your comment{fixed}.",
-            reverse("maps:version", args=[version.pk]) + f"#comment-{thread.pk}",
-            by,
         )
     return locked
 
