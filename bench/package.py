@@ -42,6 +42,7 @@ def make_fixture(n: int) -> tuple[int, int]:
     from django.db import connection, transaction
 
     from bench.common import bench_project
+    from layers import partitions
     from layers.models import Layer, LayerVersion
     from maps.services import (
         map_create,
@@ -71,12 +72,10 @@ def make_fixture(n: int) -> tuple[int, int]:
         )  # fmt: skip
         layer.current_version = version
         layer.save(update_fields=["current_version"])
-        table = f"layers_feature_p{version.pk}"
         cols = 1000
         with connection.cursor() as cur:
-            cur.execute(
-                f"CREATE TABLE {table} (LIKE layers_feature INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-            )
+            # Loaded like an import: a standalone partition, indexed, then attached.
+            table = partitions.create(cur, version.pk)
             cur.execute(
                 f"INSERT INTO {table} (version_id, fid, geom, properties) "
                 "SELECT %(v)s, i, ST_MakeEnvelope(-122.6 + (i %% %(c)s) * 0.0004, 38.2 + (i / %(c)s) * 0.0004, "
@@ -85,13 +84,8 @@ def make_fixture(n: int) -> tuple[int, int]:
                 "FROM generate_series(0, %(n)s - 1) i",
                 {"v": version.pk, "c": cols, "n": n},
             )
-            cur.execute(
-                f"ALTER TABLE {table} ADD CONSTRAINT {table}_vid CHECK (version_id = {version.pk})"
-            )
-            cur.execute(
-                f"ALTER TABLE layers_feature ATTACH PARTITION {table} FOR VALUES IN ({version.pk})"
-            )
-            cur.execute(f"ANALYZE {table}")
+            partitions.index(cur, version.pk)
+            partitions.attach(cur, [version.pk])
     new = map_create(project=project, title=f"Bench parcels {n}", by=user, basemap="none")
     map_layer = map_layer_add(map=new, layer=layer, by=user)
     map_layer_update(

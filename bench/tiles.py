@@ -133,6 +133,7 @@ def copy_load(gpkg: Path, project: object) -> object:
     import pyogrio
     from django.db import connection, transaction
 
+    from layers import partitions
     from layers.models import Layer, LayerVersion
 
     schema = [{"name": n, "type": t} for n, t in (("apn", "String"), ("zoning", "String"),
@@ -162,6 +163,7 @@ def copy_load(gpkg: Path, project: object) -> object:
                             props = {n: cols[n][i] for n in names}
                             copy.write_row((fid, wkb, json.dumps(props)))
                             fid += 1
+            partitions.create_attached(cur, version.pk)
             cur.execute(
                 "INSERT INTO layers_feature (version_id, fid, geom, properties) "
                 "SELECT %s, fid, ST_SetSRID(ST_GeomFromWKB(wkb), 4326), props FROM bench_load",

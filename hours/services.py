@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
-from hours.exports import unescape_text
 from hours.models import BudgetAlert, MonthClose, TimeEntry
 from hours.selectors import (
     ClosedMonths,
@@ -31,7 +30,9 @@ from projects.access import (
     is_provider_staff,
     provider_leads,
 )
+from projects.csv_safety import unescape_text
 from projects.models import Deliverable, Project, ServiceAgreement
+from projects.params import BadParameter, parse_int
 
 THRESHOLDS = (80, 100)
 CSV_COLUMNS = ["date", "project", "deliverable_id", "hours", "billable", "note", "private_note"]
@@ -218,8 +219,15 @@ def _save_entries(
 
 
 def time_entry_create(*, by: User, data: EntryData, override: bool = False) -> TimeEntry:
+    return time_entries_create(by=by, items=[data], override=override)[0]
+
+
+def time_entries_create(
+    *, by: User, items: list[EntryData], override: bool = False
+) -> list[TimeEntry]:
+    """Log several of `by`'s entries at once (CSV import, demo): checked as one, all or nothing."""
     with transaction.atomic():
-        return _save_entries(by=by, items=[data], override=override)[0]
+        return _save_entries(by=by, items=items, override=override)
 
 
 def time_entry_update(
@@ -287,10 +295,11 @@ def _parse_row(row: dict[str, str], projects: dict[str, Project]) -> EntryData:
         raise ValidationError(f"billable {cell('billable')!r} must be yes or no")
     deliverable = None
     if cell("deliverable_id"):
-        deliverable = Deliverable.objects.filter(
-            pk=int(cell("deliverable_id")) if cell("deliverable_id").isdigit() else -1,
-            project=project,
-        ).first()
+        try:
+            pk = parse_int(cell("deliverable_id"), name="deliverable_id", minimum=1)
+        except BadParameter:
+            pk = None
+        deliverable = Deliverable.objects.filter(pk=pk, project=project).first() if pk else None
         if deliverable is None:
             raise ValidationError(
                 f"deliverable_id {cell('deliverable_id')!r} is not a deliverable of {project.slug}"
@@ -338,8 +347,7 @@ def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[
         raise ValidationError([*errors[:20], "Nothing of this file was imported."])
     if not items:
         raise ValidationError("The file has no rows; nothing was imported.")
-    with transaction.atomic():
-        return _save_entries(by=by, items=items, override=override)
+    return time_entries_create(by=by, items=items, override=override)
 
 
 # --- Month close

@@ -61,6 +61,7 @@ from projects.access import (
 )
 from projects.errors import validation_message, validation_messages
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
+from projects.params import id_param
 from projects.selectors import deliverables_visible_to
 from projects.services import deliverable_transition
 
@@ -368,17 +369,13 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Lead dashboard
 
 
-def _int_or_none(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
-
-
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     filters = BoardFilters(
-        client=_int_or_none(request.GET.get("client")),
+        client=id_param(request.GET, "client"),
         project=request.GET.get("project", ""),
-        assignee=_int_or_none(request.GET.get("assignee")),
+        assignee=id_param(request.GET, "assignee"),
         due=request.GET.get("due", ""),
     )
     visible = deliverables_visible_to(request.user)

@@ -11,6 +11,7 @@ import pyogrio
 from django.db import connection, transaction
 
 from layers.models import LayerVersion
+from projects.csv_safety import safe_text
 from projects.srid import STORAGE_SRID
 
 FORMATS = {
@@ -40,7 +41,10 @@ def _geometry_type(version: LayerVersion) -> str:
     return f"{base} Z" if version.has_z and base != "Unknown" else base
 
 
-def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
+def _batches(
+    version: LayerVersion, srid: int, *, spreadsheet: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """The version's features in Arrow batches; `spreadsheet` neutralises formula-like text."""
     schema = version.schema or []
     arrow_schema = pa.schema(
         [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
@@ -66,6 +70,8 @@ def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
                     values = [
                         v if v is None or isinstance(v, str) else json.dumps(v) for v in values
                     ]
+                    if spreadsheet:
+                        values = [v if v is None else safe_text(v) for v in values]
                 columns.append(pa.array(values, type=kind or pa.string()))
             columns.append(pa.array([bytes(r[1]) for r in rows], type=pa.binary()))
             yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
@@ -74,13 +80,15 @@ def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
             yield pa.RecordBatch.from_arrays([], schema=arrow_schema)
 
 
-def _reader(version: LayerVersion, srid: int) -> pa.RecordBatchReader:
+def _reader(version: LayerVersion, srid: int, spreadsheet: bool = False) -> pa.RecordBatchReader:
     schema = version.schema or []
     arrow_schema = pa.schema(
         [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
         + [pa.field("geometry", pa.binary())]
     )
-    return pa.RecordBatchReader.from_batches(arrow_schema, _batches(version, srid))
+    return pa.RecordBatchReader.from_batches(
+        arrow_schema, _batches(version, srid, spreadsheet=spreadsheet)
+    )
 
 
 def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Path) -> Path:
@@ -112,7 +120,8 @@ def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Pa
                 for part in sorted(Path(tmp).iterdir()):
                     archive.write(part, part.name)
         return out
-    pyogrio.write_arrow(_reader(version, target_srid), str(out), **kwargs)
+    # A CSV opens in a spreadsheet: text cells must not run as formulas (=HYPERLINK(…)).
+    pyogrio.write_arrow(_reader(version, target_srid, fmt == "csv"), str(out), **kwargs)
     return out
 
 

@@ -102,8 +102,14 @@ class LayerVersion(models.Model):
 class Feature(models.Model):
     """A feature of a layer version: geometry in EPSG:4326 and attributes as JSONB."""
 
+    # DO_NOTHING: a version's rows leave with its partition (layers/partitions.py), never row
+    # by row through Django's collector.
     version = models.ForeignKey(
-        LayerVersion, on_delete=models.CASCADE, related_name="features", db_index=False
+        LayerVersion,
+        on_delete=models.DO_NOTHING,
+        related_name="features",
+        db_index=False,
+        db_constraint=False,
     )
     fid = models.BigIntegerField(help_text="Position in the source, kept for stable ordering.")
     geom = gis.GeometryField(srid=STORAGE_SRID, help_text="EPSG:4326.")

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from layers import partitions
 from layers.models import ImportJob
 from layers.services import jobs_requeue_stuck, layer_import, partitions_drop_orphans
 
@@ -25,3 +26,9 @@ def requeue_stuck_jobs_task() -> int:
 @shared_task(name="layers.tasks.drop_orphan_partitions_task")
 def drop_orphan_partitions_task() -> int:
     return partitions_drop_orphans()
+
+
+@shared_task(name="layers.tasks.partitions_retire_task")
+def partitions_retire_task(version_ids: list[int]) -> list[int]:
+    # Ids of deleted versions whose partitions a long reader kept busy; the sweeper retries later.
+    return partitions.retire_now(version_ids)

@@ -20,14 +20,11 @@ from layers.models import LayerVersion
 from layers.services import can_edit_layers, layer_delete
 from layers.signals import layer_version_downloaded
 from layers.tiles.views import tile_url_template
+from projects.params import int_param
 from projects.srid import STORAGE_SRID
 
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
+# Pages beyond this are past any layer (and keep OFFSET within a bigint).
+MAX_PAGE = 1_000_000
 
 
 @login_required
@@ -66,7 +63,7 @@ def layer_replace(request: HttpRequest, pk: int) -> HttpResponse:
 def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     return render(
         request,
@@ -95,13 +92,13 @@ def _tiles_url(layer_id: int, version_id: int) -> str:
 def layer_features(request: HttpRequest, pk: int) -> JsonResponse:
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     return JsonResponse(
         selectors.features_page(
             version,
-            page=_int(request.GET.get("page"), 1),
-            size=_int(request.GET.get("size"), 50),
+            page=int_param(request.GET, "page", 1, minimum=1, maximum=MAX_PAGE) or 1,
+            size=int_param(request.GET, "size", 50, minimum=1, maximum=MAX_PAGE) or 50,
             sort=request.GET.get("sort", ""),
             desc=request.GET.get("dir") == "desc",
             q=request.GET.get("q", "").strip()[:200],
@@ -115,7 +112,7 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole layer as GeoJSON for the preview map (small layers only)."""
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     if version.feature_count > selectors.GEOJSON_PREVIEW_LIMIT:
         return JsonResponse({"error": "This layer is too large for a GeoJSON preview."}, status=413)
@@ -138,7 +135,7 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
 def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     if fmt not in FORMATS:
         return HttpResponse("Unknown format.", status=404)

@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from layers.tiles import VIEWER_MAX_ZOOM, layer_name
 from layers.tiles.views import tile_url_template
-from maps.models import Map, MapVersion
+from maps.models import Map, MapVersion, ShareLink
 from projects.access import UserLike, is_provider_staff
 from projects.models import Project, ServiceAgreement
+from projects.params import parse_int
 from projects.srid import STORAGE_SRID
 
 
@@ -55,6 +56,34 @@ def published_versions_of_agreement(user: UserLike, agreement: ServiceAgreement)
     ):
         latest.setdefault(version.map_id, version)
     return sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
+
+
+def share_tile_version(link: ShareLink, layer_id: int, version_id: str) -> tuple | None:
+    """(version id, schema, feature count) of a layer version drawn by a share link's map, else None.
+
+    The schema holds only the attributes the published map shows (its style, labels and popups):
+    nothing else of the layer is reachable through the link, whatever a request asks for.
+    """
+    vid = parse_int(version_id, name="v", minimum=1)
+    shown = next(
+        (
+            set(layer["fields"])
+            for layer in link.version.definition["layers"]
+            if layer["layer_id"] == layer_id and layer["version_id"] == vid
+        ),
+        None,
+    )
+    if shown is None:
+        return None
+    row = (
+        link.version.layer_versions.filter(layer_id=layer_id, pk=vid or 0)
+        .values_list("pk", "schema", "feature_count")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, schema, count = row
+    return pk, [f for f in schema if str(f.get("name")) in shown], count
 
 
 def basemap_config(key: str) -> dict[str, Any]:

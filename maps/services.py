@@ -1,6 +1,6 @@
 """Writes for maps: compose, style, publish, attach to a deliverable, share. One transaction each."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -351,9 +351,19 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
 def share_link_create(
     *, version: MapVersion, by: User, expires_at: datetime | None, allow_comments: bool = False
 ) -> ShareLink:
+    """A link that opens `version` without an account, until `expires_at` (SHARE_LINK_MAX_DAYS at most).
+
+    With `allow_comments`, visitors also see and add comments pinned on the version.
+    """
     _require_provider(by, version.map.project)
-    if expires_at is not None and expires_at <= timezone.now():
+    now = timezone.now()
+    longest = settings.SHARE_LINK_MAX_DAYS
+    if expires_at is None:
+        raise ValidationError(f"A share link must expire, at most {longest} days from today.")
+    if expires_at <= now:
         raise ValidationError("The expiry must be in the future.")
+    if expires_at > now + timedelta(days=longest):
+        raise ValidationError(f"A share link lasts at most {longest} days.")
     with transaction.atomic():
         link = ShareLink.objects.create(
             version=version, expires_at=expires_at, created_by=by, allow_comments=allow_comments

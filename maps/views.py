@@ -25,6 +25,7 @@ from maps.selectors import (
     latest_version,
     maps_visible_to,
     search_version,
+    share_tile_version,
     viewer_config,
 )
 from maps.services import (
@@ -39,6 +40,7 @@ from maps.signals import map_version_used
 from projects.access import api_login_required, get_object_for, signed_in
 from projects.errors import validation_message
 from projects.models import Deliverable, Project
+from projects.params import BadParameter, id_param, int_list_param, int_param
 
 
 def staff_only(request: HttpRequest, project: Project) -> None:
@@ -156,6 +158,7 @@ def version_view(request: HttpRequest, pk: int) -> HttpResponse:
     if provider:
         context["deliverables"] = Deliverable.objects.filter(project=project)
         context["share_links"] = version.share_links.all()
+        context["share_days"] = (settings.SHARE_LINK_DEFAULT_DAYS, settings.SHARE_LINK_MAX_DAYS)
     map_version_used.send(
         sender=MapVersion, version=version, user=request.user, kind="view", share_link=None
     )
@@ -193,7 +196,7 @@ def version_attach(request: HttpRequest, pk: int) -> HttpResponse:
     staff_only(request, version.map.project)
     try:
         deliverable = get_object_for(
-            request.user, Deliverable, pk=request.POST.get("deliverable") or 0
+            request.user, Deliverable, pk=id_param(request.POST, "deliverable") or 0
         )
         map_version_attach(version=version, deliverable=deliverable, by=signed_in(request))
     except Http404:
@@ -212,17 +215,17 @@ def share_create(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, MapVersion.objects.select_related("map__project__agreement"), pk=pk
     )
     staff_only(request, version.map.project)
-    days = request.POST.get("days", "30")
     try:
-        expires = timezone.now() + timedelta(days=int(days)) if days else None
+        days = int_param(request.POST, "days", settings.SHARE_LINK_DEFAULT_DAYS, minimum=1)
+        expires = timezone.now() + timedelta(days=min(days or 1, settings.SHARE_LINK_MAX_DAYS + 1))
         share_link_create(
             version=version,
             by=signed_in(request),
             expires_at=expires,
             allow_comments=request.POST.get("allow_comments") == "on",
         )
-    except ValueError:
-        messages.error(request, "The expiry must be a number of days.")
+    except BadParameter as exc:
+        messages.error(request, exc.message)
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, validation_message(exc))
     return redirect("maps:version", pk=pk)
@@ -280,15 +283,7 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
 def share_tile(
     request: HttpRequest, token: str, layer_id: int, z: int, x: int, y: int
 ) -> HttpResponse:
-    link = active_link(token)
-    version_id = request.GET.get("v", "")
-    row = (
-        link.version.layer_versions.filter(layer_id=layer_id, pk=int(version_id))
-        .values_list("pk", "schema", "feature_count")
-        .first()
-        if version_id.isdigit()
-        else None
-    )
+    row = share_tile_version(active_link(token), layer_id, request.GET.get("v", ""))
     if row is None:
         raise Http404("Not found.")
     return tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
@@ -342,18 +337,13 @@ def _bbox(request: HttpRequest) -> list[float] | None:
     return [max(w, -180), max(s, -85), min(e, 180), min(n, 85)]
 
 
-def _int(request: HttpRequest, name: str, default: int) -> int:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else default
-
-
 def export_response(request: HttpRequest, version: MapVersion, fmt: str) -> HttpResponse:
     from maps.render import png_bytes, render_export, render_pdf
 
     if fmt not in ("png", "pdf"):
         raise Http404("Exports are PNG or PDF.")
-    keys = request.GET.get("layers")
-    visible = {int(k) for k in keys.split(",") if k.isdigit()} if keys is not None else None
+    keys = int_list_param(request.GET, "layers")
+    visible = set(keys) if keys is not None else None
     bbox = _bbox(request)
     name = f"{slugify(version.map.title) or 'map'}-v{version.number}"
     if fmt == "pdf":
@@ -364,8 +354,8 @@ def export_response(request: HttpRequest, version: MapVersion, fmt: str) -> Http
             version.definition,
             bbox=bbox,
             visible=visible,
-            width=_int(request, "width", 1200),
-            height=_int(request, "height", 800),
+            width=int_param(request.GET, "width", 1200) or 0,
+            height=int_param(request.GET, "height", 800) or 0,
         )
         response = HttpResponse(png_bytes(image), content_type="image/png")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'

@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("projects.audit_log")),
     path("", include("collaboration.urls")),
 ]
+
+# A bad query parameter (projects/params.py) answers 400 with its message.
+handler400 = "portal.errors.bad_request"

@@ -115,6 +115,14 @@ def agreement_q(user: UserLike, path: str, *, client_filter: Q | None = None) ->
     return provider | client
 
 
+def agency_q(user: UserLike) -> Q:
+    """Agencies a user may see: the ones they belong to, and the towns their providers serve."""
+    scope = scope_for(user)
+    return Q(pk__in=scope.provider_ids | scope.client_ids) | Q(
+        client_agreements__provider_id__in=scope.provider_ids
+    )
+
+
 class TenantQuerySet(models.QuerySet[M]):
     """A queryset of rows owned through a service agreement.
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from projects import access
-from projects.access import CLIENT_ROLES, PROVIDER_ROLES, TenantQuerySet, UserLike, scope_for
+from projects.access import CLIENT_ROLES, PROVIDER_ROLES, TenantQuerySet, UserLike, agency_q
 
 # Re-exported: older code imports the SRIDs from here.
 from projects.srid import STORAGE_SRID as STORAGE_SRID
@@ -23,11 +23,7 @@ from projects.srid import TILE_SRID as TILE_SRID
 
 class AgencyQuerySet(models.QuerySet["Agency"]):
     def visible_to(self, user: UserLike) -> "AgencyQuerySet":
-        scope = scope_for(user)
-        return self.filter(
-            Q(pk__in=scope.provider_ids | scope.client_ids)
-            | Q(client_agreements__provider_id__in=scope.provider_ids)
-        ).distinct()
+        return self.filter(agency_q(user)).distinct()
 
 
 class Agency(models.Model):

@@ -23,6 +23,7 @@ from projects.access import (
     is_provider_staff_anywhere,
     viewer_scope,
 )
+from projects.params import id_param
 
 SESSION_KEY = "view_as_agency"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -63,12 +64,9 @@ def view_as_start(request: HttpRequest) -> HttpResponse:
     if not is_provider_staff_anywhere(request.user):
         messages.error(request, "Only the provider's staff can view as a client.")
         return redirect("home")
-    agency_id = request.POST.get("agency", "")
     # Only towns their provider serves (as the middleware re-checks), not towns they belong to.
     agency = get_object_for(
-        request.user,
-        clients_served_by(request.user),
-        pk=int(agency_id) if agency_id.isdigit() else 0,
+        request.user, clients_served_by(request.user), pk=id_param(request.POST, "agency") or 0
     )
     request.session[SESSION_KEY] = agency.pk
     agreement = agreements_of_staff(request.user).filter(client=agency).order_by("pk").first()

@@ -31,6 +31,7 @@ OVERVIEW_MIN_FEATURES = 10_000
 # first tiles in about 1 s instead of 1.2–1.9 s at 2 (bench/viewer.py), and still reads as the data.
 CELL_PX = 3
 WORLD = 20037508.342789244
+WORLD_BOX = f"ST_MakeEnvelope({-WORLD}, {-WORLD}, {WORLD}, {WORLD}, {TILE_SRID})"
 CACHE_SECONDS = 7 * 24 * 3600
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -140,6 +141,9 @@ def tile_sql(
     }
     env = "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
     margin = f"ST_Expand({env}, %(c)s * 2)"
+    # The margin of an edge tile reaches past the antimeridian, where ST_Transform wraps it to the
+    # other side of the world and the search box would miss the features at the edge: clip first.
+    search = f"ST_Transform(ST_ClipByBox2D({margin}, {WORLD_BOX}), {STORAGE_SRID})"
     if source == "overview":
         props, names = _props_sql(fields, "o.properties")
         rows = (
@@ -150,7 +154,7 @@ def tile_sql(
         )
     elif source == "generalise":
         props, names = _props_sql(fields, "o.props")
-        inner = generalised_rows_sql(f"AND geom && ST_Transform({margin}, {STORAGE_SRID})")
+        inner = generalised_rows_sql(f"AND geom && {search}")
         rows = (
             f"SELECT o.fid, ST_AsMVTGeom(o.geom, {env}, %(extent)s, %(buffer)s, true) AS geom"
             f"{props} FROM ({inner}) o"
@@ -160,7 +164,7 @@ def tile_sql(
         rows = (
             f"SELECT f.fid, ST_AsMVTGeom(ST_Transform(ST_Force2D(f.geom), {TILE_SRID}), "
             f"{env}, %(extent)s, %(buffer)s, true) AS geom{props} FROM layers_feature f "
-            f"WHERE f.version_id = %(v)s::bigint AND f.geom && ST_Transform({margin}, {STORAGE_SRID})"
+            f"WHERE f.version_id = %(v)s::bigint AND f.geom && {search}"
         )
     sql = (
         "SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom', 'fid') "

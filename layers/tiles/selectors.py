@@ -5,6 +5,7 @@ from django.db.models import F
 from layers.models import LayerVersion
 from layers.selectors import features_extent
 from projects.access import UserLike, is_provider_staff_anywhere
+from projects.params import parse_int
 
 # (version id, schema, feature count): what a tile request needs to know about its version.
 VersionRow = tuple[int, list, int]
@@ -19,9 +20,7 @@ def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> V
     """
     qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
     if version_id is not None:
-        if not version_id.isdigit():
-            return None
-        qs = qs.filter(pk=int(version_id))
+        qs = qs.filter(pk=parse_int(version_id, name="v", minimum=1) or 0)
     elif is_provider_staff_anywhere(user):
         qs = qs.filter(layer__current_version=F("pk"))
     return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
