@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults bench-raster bench-ogc clean
+.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults bench-raster bench-ogc bench-package clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ lint: ## ruff check and format check
 	.venv/bin/ruff format --check .
 
 typecheck: ## mypy on the apps
-	.venv/bin/mypy portal projects audit layers maps hours notifications ogc
+	.venv/bin/mypy portal projects audit layers maps hours notifications ogc collaboration
 
 worker: ## A Celery worker (with the beat scheduler for the stuck-job sweeper)
 	DEBUG=$${DEBUG:-1} .venv/bin/celery -A portal worker -B -l info -Q sharedgis
@@ -71,6 +71,9 @@ bench-raster: setup ## Benchmark raster import and tiles against gdal_translate,
 
 bench-ogc: setup ## Benchmark the OGC API against tipg and raw SQL (pages, filters, ogr2ogr reads)
 	DEBUG=1 $(PY) bench/ogc.py
+
+bench-package: setup ## Benchmark a 1,000,000-feature deliverable package (time, peak RSS) against ogr2ogr
+	DEBUG=1 $(PY) bench/package.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles

@@ -18,6 +18,7 @@ from layers import selectors
 from layers.exports import FORMATS, ExportError, download_filename, export_version
 from layers.models import Layer, LayerVersion, RasterVersion
 from layers.services import can_edit_layers, layer_delete
+from layers.signals import layer_version_downloaded
 from layers.tiles.views import tile_url_template
 from projects.params import int_param
 from projects.srid import STORAGE_SRID
@@ -183,6 +184,7 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
         export_version(version=version, fmt=fmt, srid=srid, out=out)
     except ExportError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
+    layer_version_downloaded.send(sender=LayerVersion, version=version, user=request.user)
     handle = out.open("rb")
     # The open handle keeps the data readable; the directory entry can go now.
     out.unlink()

@@ -142,6 +142,8 @@ class ShareLink(models.Model):
     token = models.CharField(max_length=64, unique=True, default=new_token)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Comments pinned on the version are shown (and may be added) through the link only when set.
+    allow_comments = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -352,8 +352,13 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
     return version
 
 
-def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | None) -> ShareLink:
-    """A link that opens `version` without an account, until `expires_at` (SHARE_LINK_MAX_DAYS at most)."""
+def share_link_create(
+    *, version: MapVersion, by: User, expires_at: datetime | None, allow_comments: bool = False
+) -> ShareLink:
+    """A link that opens `version` without an account, until `expires_at` (SHARE_LINK_MAX_DAYS at most).
+
+    With `allow_comments`, visitors also see and add comments pinned on the version.
+    """
     _require_provider(by, version.map.project)
     now = timezone.now()
     longest = settings.SHARE_LINK_MAX_DAYS
@@ -364,7 +369,9 @@ def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | N
     if expires_at > now + timedelta(days=longest):
         raise ValidationError(f"A share link lasts at most {longest} days.")
     with transaction.atomic():
-        link = ShareLink.objects.create(version=version, expires_at=expires_at, created_by=by)
+        link = ShareLink.objects.create(
+            version=version, expires_at=expires_at, created_by=by, allow_comments=allow_comments
+        )
         audit_record(
             action="map.share",
             summary=f"Share link made for {version}",
@@ -373,7 +380,11 @@ def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | N
             agreement_id=version.map.project.agreement_id,
             client_visible=True,
             target=version,
-            data={"link": link.pk, "expires_at": expires_at.isoformat() if expires_at else None},
+            data={
+                "link": link.pk,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "allow_comments": allow_comments,
+            },
         )
     return link
 

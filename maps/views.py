@@ -37,6 +37,7 @@ from maps.services import (
     share_link_create,
     share_link_revoke,
 )
+from maps.signals import map_version_used
 from projects.access import api_login_required, get_object_for, signed_in
 from projects.errors import validation_message
 from projects.models import Deliverable, Project
@@ -159,6 +160,9 @@ def version_view(request: HttpRequest, pk: int) -> HttpResponse:
         context["deliverables"] = Deliverable.objects.filter(project=project)
         context["share_links"] = version.share_links.all()
         context["share_days"] = (settings.SHARE_LINK_DEFAULT_DAYS, settings.SHARE_LINK_MAX_DAYS)
+    map_version_used.send(
+        sender=MapVersion, version=version, user=request.user, kind="view", share_link=None
+    )
     return render(request, "maps/viewer.html", context)
 
 
@@ -215,7 +219,12 @@ def share_create(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         days = int_param(request.POST, "days", settings.SHARE_LINK_DEFAULT_DAYS, minimum=1)
         expires = timezone.now() + timedelta(days=min(days or 1, settings.SHARE_LINK_MAX_DAYS + 1))
-        share_link_create(version=version, by=signed_in(request), expires_at=expires)
+        share_link_create(
+            version=version,
+            by=signed_in(request),
+            expires_at=expires,
+            allow_comments=request.POST.get("allow_comments") == "on",
+        )
     except BadParameter as exc:
         messages.error(request, exc.message)
     except (PermissionDenied, ValidationError) as exc:
@@ -262,6 +271,9 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "config": viewer_config(version.definition, token=token, urls=urls),
         },
+    )
+    map_version_used.send(
+        sender=MapVersion, version=version, user=request.user, kind="share_view", share_link=link
     )
     # This route alone may be framed (the embed snippet); every other page stays DENY.
     response["Content-Security-Policy"] = "frame-ancestors *"
@@ -386,11 +398,20 @@ def export_response(request: HttpRequest, version: MapVersion, fmt: str) -> Http
 @require_GET
 def version_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     version = get_object_for(request.user, MapVersion.objects.select_related("map"), pk=pk)
-    return export_response(request, version, fmt)
+    response = export_response(request, version, fmt)
+    map_version_used.send(
+        sender=MapVersion, version=version, user=request.user, kind="export", share_link=None
+    )
+    return response
 
 
 def share_export(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
-    return export_response(request, active_link(token).version, fmt)
+    link = active_link(token)
+    response = export_response(request, link.version, fmt)
+    map_version_used.send(
+        sender=MapVersion, version=link.version, user=request.user, kind="export", share_link=link
+    )
+    return response
 
 
 @login_required

@@ -12,6 +12,9 @@ class Kind(models.TextChoices):
     BUDGET_80 = "budget_80", "Agreement reached 80% of its hours budget"
     BUDGET_100 = "budget_100", "Agreement reached 100% of its hours budget"
     MONTH_CLOSED = "month_closed", "Month closed on an agreement"
+    REQUEST_FILED = "request_filed", "A client filed a map request"
+    REQUEST_UPDATED = "request_updated", "A map request was answered, estimated or decided"
+    MAP_COMMENT = "map_comment", "A comment or reply on a published map"
 
 
 class Notification(models.Model):

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "hours",
     "ogc",
     "notifications",
+    "collaboration",
 ]
 
 MIDDLEWARE = [
@@ -319,6 +320,9 @@ OGC_EXTRA_SRIDS = [
     for c in env_list("OGC_EXTRA_SRIDS", "2225,2226,2227,2228,2229,2230,26910,26911,32610,32611")
 ]
 
+# --- Value reports: the month fiscal years start in (many cities: July).
+FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 7)
+
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")
 
 LOGGING = {
@@ -326,6 +330,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # numexpr (pulled in by rio-tiler, imported by pandas) announces its thread count at INFO.
-    "loggers": {"axes": {"level": "WARNING"}, "numexpr": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "numexpr": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }

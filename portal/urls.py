@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("projects.audit_log")),
     path("", include("ogc.urls")),
+    path("", include("collaboration.urls")),
 ]
 
 # A bad query parameter (projects/params.py) answers 400 with its message.

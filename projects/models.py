@@ -118,6 +118,21 @@ class ServiceAgreement(models.Model):
         help_text="Not-to-exceed hours.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    response_target_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days within which the provider answers a map request."
+    )
+    # What the same work would cost elsewhere: entered by the provider, shown to the client.
+    alternative_hourly_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Hourly rate of the alternative (a consultant, in-house staff).",
+    )
+    alternative_rate_source = models.CharField(
+        max_length=500, blank=True, help_text="Where the alternative rate comes from."
+    )
 
     objects = AgreementQuerySet.as_manager()
 

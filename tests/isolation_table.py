@@ -14,13 +14,21 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
+from collaboration.models import (
+    Comment,
+    CommentThread,
+    DeliverablePackage,
+    MapRequest,
+    RequestAttachment,
+    RequestEvent,
+)
 from hours.models import MonthClose, TimeEntry
 from layers.models import ImportJob, Layer
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.services import map_layer_add, map_publish, share_link_create
 from ogc.models import AccessToken
 from ogc.services import token_create
-from projects.models import Deliverable
+from projects.models import Deliverable, ServiceAgreement
 from tests import raster_data
 from tests.conftest import World
 from tests.hours_helpers import log
@@ -45,6 +53,9 @@ class TownA:
     job: ImportJob
     month: str
     ogc_token: AccessToken
+    request: MapRequest
+    attachment: RequestAttachment
+    thread: CommentThread
 
     def _entry(self, raster: bool) -> dict[str, Any]:
         return next(
@@ -73,6 +84,8 @@ class TownA:
 def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from collaboration.services import comment_thread_create, map_request_file
+
     settings.MEDIA_ROOT = tmp_path
     map_, _ = make_published_map(project=world.project_a, by=world.analyst, n=5)
     # A published raster (an elevation model) beside the parcels: every raster route is covered.
@@ -84,6 +97,22 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
     )
     map_layer_add(map=map_, layer=dem.layer, by=world.analyst)
     version = map_publish(map=map_, by=world.analyst, notes="with elevation")
+    request = map_request_file(
+        agreement=world.agreement_a,
+        title="Zoning A notice map",
+        need="500-foot notice area for Parcel 1",
+        needed_by=None,
+        priority="normal",
+        area_source="boundary",
+        attachments=[SimpleUploadedFile("screenshot.png", b"png")],
+        by=world.manager_a,
+    )
+    thread = comment_thread_create(
+        version=version,
+        geometry={"type": "Point", "coordinates": [-122.3595, 38.4001]},
+        text="Zoning A: this parcel is wrong",
+        by=world.manager_a,
+    )
     return TownA(
         world=world,
         version=version,
@@ -99,6 +128,9 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
         ),
         month=f"{timezone.localdate():%Y-%m}",
         ogc_token=token_create(user=world.analyst, name="Analyst QGIS", by=world.analyst)[0],
+        request=request,
+        attachment=request.attachments.get(),
+        thread=thread,
     )
 
 
@@ -241,6 +273,56 @@ OBJECT_ROUTES: dict[str, Route] = {
         lambda a: f"/board/deliverables/{a.world.deliverable_a.pk}/move/",
         lambda a: {"to_status": "in_progress"},
     ),
+    "collaboration:request": Route("get", lambda a: f"/requests/{a.request.pk}/"),
+    "collaboration:request-action": Route(
+        "post", lambda a: f"/requests/{a.request.pk}/ask/", lambda a: {"text": "Which parcel?"}
+    ),
+    "collaboration:request-attachment": Route(
+        "get", lambda a: f"/requests/{a.request.pk}/attachments/{a.attachment.pk}/"
+    ),
+    "collaboration:api-version-comments": Route(
+        "get", lambda a: f"/api/maps/versions/{a.version.pk}/comments/"
+    ),
+    # An empty reply: town A's own users may reply (a write clients are allowed), so the body is
+    # refused after the lookup; another agency still gets the lookup's 404.
+    "collaboration:api-thread-replies": Route(
+        "post",
+        lambda a: f"/api/comments/{a.thread.pk}/replies/",
+        lambda a: {"text": ""},
+        json=True,
+    ),
+    "collaboration:api-thread-resolve": Route(
+        "post", lambda a: f"/api/comments/{a.thread.pk}/resolve/", json=True
+    ),
+    "collaboration:api-thread-reopen": Route(
+        "post", lambda a: f"/api/comments/{a.thread.pk}/reopen/", json=True
+    ),
+    "collaboration:deliverable-request-changes": Route(
+        "post",
+        lambda a: f"/deliverables/{a.world.deliverable_a.pk}/request-changes/",
+        lambda a: {"comment": "x", "threads": [a.thread.pk]},
+    ),
+    "collaboration:value": Route("get", lambda a: f"/agreements/{a.world.agreement_a.pk}/value/"),
+    "collaboration:value-pdf": Route(
+        "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/value.pdf"
+    ),
+    "collaboration:value-csv": Route(
+        "get", lambda a: f"/agreements/{a.world.agreement_a.pk}/value.csv"
+    ),
+    "collaboration:value-terms": Route(
+        "post",
+        lambda a: f"/agreements/{a.world.agreement_a.pk}/value/terms/",
+        lambda a: {"alternative_hourly_rate": "150", "alternative_rate_source": "quote"},
+    ),
+    "collaboration:package": Route(
+        "get", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/package/"
+    ),
+    "collaboration:package-build": Route(
+        "post", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/package/build/"
+    ),
+    "collaboration:package-zip": Route(
+        "get", lambda a: f"/deliverables/{a.world.deliverable_a.pk}/package.zip"
+    ),
 }
 
 # Routes without an agency's object in the path: lists and the user's own things, each scoped.
@@ -269,6 +351,8 @@ OWN_ROUTES: dict[str, Route] = {
     "ogc:tile-matrix-sets": Route("get", lambda a: "/ogc/tileMatrixSets"),
     "ogc:tile-matrix-set": Route("get", lambda a: "/ogc/tileMatrixSets/WebMercatorQuad"),
     "ogc:tokens": Route("get", lambda a: "/ogc/connect/"),
+    "collaboration:requests": Route("get", lambda a: "/requests/?status=all"),
+    "collaboration:request-new": Route("get", lambda a: "/requests/new/"),
 }
 
 # The OGC API of a share link: the link's secret is the credential (tests/test_ogc_share.py).
@@ -291,6 +375,7 @@ PUBLIC_ROUTES = {
     "maps:share-raster-tile",
     "maps:share-identify",
     "hours:ical",
+    "collaboration:share-comments",
     "login",
     "logout",
     "password_change",
@@ -340,4 +425,10 @@ def counts() -> tuple[int, ...]:
         MonthClose.objects.count(),
         Deliverable.objects.filter(status="planned").count(),
         AccessToken.objects.filter(revoked_at=None).count(),
+        MapRequest.objects.filter(status="submitted").count(),
+        RequestEvent.objects.count(),
+        CommentThread.objects.filter(status="open").count(),
+        Comment.objects.count(),
+        DeliverablePackage.objects.count(),
+        ServiceAgreement.objects.filter(alternative_hourly_rate__isnull=False).count(),
     )
