@@ -13,7 +13,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # What each app may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
-    "portal": {"maps", "hours", "ogc", "collaboration", "layers", "projects", "audit", "notifications"},
+    "portal": {
+        "maps",
+        "hours",
+        "ogc",
+        "collaboration",
+        "layers",
+        "projects",
+        "audit",
+        "notifications",
+    },
     # Collaboration builds on what users do with layers: maps and hours are below it.
     "collaboration": {"maps", "hours", "layers", "projects", "audit", "notifications"},
     "maps": {"layers", "projects", "audit", "notifications"},
