@@ -1,16 +1,24 @@
-"""Downloads: a layer version streamed from PostGIS into a file, in EPSG:4326 or its source CRS."""
+"""Downloads: a layer version streamed from PostGIS, in EPSG:4326 or its source CRS.
 
+GeoJSON and CSV are text written row by row from a server-side cursor, so they stream to the
+browser (or into a file) with flat memory whatever the layer's size. GeoPackage, Shapefile and
+KML need a real file: GDAL writes it from Arrow batches read the same way.
+"""
+
+import csv
+import io
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyogrio
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 
-from layers.models import LayerVersion
+from layers.models import Feature, LayerVersion
 
 FORMATS = {
     # key: (GDAL driver, extension, media type, label)
@@ -26,6 +34,10 @@ ARROW_TYPES = {
     "boolean": pa.bool_(),
 }
 BATCH = 20000
+# Rows per chunk of a streamed text download (about 1 MB of GeoJSON for points).
+STREAM_ROWS = 5000
+STREAMED = frozenset({"geojson", "csv"})
+RowsDone = Callable[[int], None]
 
 
 class ExportError(Exception):
@@ -39,62 +51,156 @@ def _geometry_type(version: LayerVersion) -> str:
     return f"{base} Z" if version.has_z and base != "Unknown" else base
 
 
-def _batches(version: LayerVersion, srid: int) -> Iterator[pa.RecordBatch]:
-    schema = version.schema or []
-    arrow_schema = pa.schema(
-        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
+def _chunks(
+    sql: str, params: list[object], rows: int, done: RowsDone | None = None
+) -> Iterator[list[Any]]:
+    """Chunks of rows from a server-side cursor: memory stays flat for layers of any size.
+
+    `done` hears how many rows were handled after each chunk (a job's progress).
+    """
+    alias = router.db_for_read(Feature)
+    count = 0
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        raw = cursor.cursor.connection.cursor(name="sharedgis_export")
+        try:
+            raw.execute(sql, params)
+            while chunk := raw.fetchmany(rows):
+                yield chunk
+                count += len(chunk)
+                if done:
+                    done(count)
+        finally:
+            raw.close()
+
+
+def _geom_sql(srid: int) -> tuple[str, list[object]]:
+    return ("geom", []) if srid == 4326 else ("ST_Transform(geom, %s)", [srid])
+
+
+def _arrow_schema(version: LayerVersion) -> pa.Schema:
+    return pa.schema(
+        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in version.schema or []]
         + [pa.field("geometry", pa.binary())]
     )
-    transform = "geom" if srid == 4326 else "ST_Transform(geom, %s)"
-    params: list[object] = [] if srid == 4326 else [srid]
-    with transaction.atomic(), connection.cursor() as cursor:
-        # A named (server-side) cursor keeps memory flat for layers of any size.
-        raw = cursor.cursor.connection.cursor(name=f"export_{version.pk}")
-        raw.execute(
-            f"SELECT properties::text, ST_AsBinary({transform}) FROM layers_feature "
-            "WHERE version_id = %s ORDER BY fid",
-            [*params, version.pk],
-        )
-        while rows := raw.fetchmany(BATCH):
-            props = [json.loads(r[0]) for r in rows]
-            columns = []
-            for f in schema:
-                values = [p.get(f["name"]) for p in props]
-                kind = ARROW_TYPES.get(f["type"])
-                if kind is None:
-                    values = [
-                        v if v is None or isinstance(v, str) else json.dumps(v) for v in values
-                    ]
-                columns.append(pa.array(values, type=kind or pa.string()))
-            columns.append(pa.array([bytes(r[1]) for r in rows], type=pa.binary()))
-            yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
-        raw.close()
-        if False:  # pragma: no cover - keeps the generator typed when the layer is empty
-            yield pa.RecordBatch.from_arrays([], schema=arrow_schema)
 
 
-def _reader(version: LayerVersion, srid: int) -> pa.RecordBatchReader:
+def _batches(
+    version: LayerVersion, srid: int, done: RowsDone | None = None
+) -> Iterator[pa.RecordBatch]:
     schema = version.schema or []
-    arrow_schema = pa.schema(
-        [pa.field(f["name"], ARROW_TYPES.get(f["type"], pa.string())) for f in schema]
-        + [pa.field("geometry", pa.binary())]
+    arrow_schema = _arrow_schema(version)
+    transform, params = _geom_sql(srid)
+    sql = (
+        f"SELECT properties::text, ST_AsBinary({transform}) FROM layers_feature "
+        "WHERE version_id = %s ORDER BY fid"
     )
-    return pa.RecordBatchReader.from_batches(arrow_schema, _batches(version, srid))
+    for rows in _chunks(sql, [*params, version.pk], BATCH, done):
+        props = [json.loads(r[0]) for r in rows]
+        columns = []
+        for f in schema:
+            values = [p.get(f["name"]) for p in props]
+            kind = ARROW_TYPES.get(f["type"])
+            if kind is None:
+                values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
+            columns.append(pa.array(values, type=kind or pa.string()))
+        columns.append(pa.array([bytes(r[1]) for r in rows], type=pa.binary()))
+        yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
 
 
-def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Path) -> Path:
-    """Write `version` to `out` (a file path; .zip for Shapefiles) and return it."""
+def stream_geojson(
+    version: LayerVersion, srid: int, done: RowsDone | None = None
+) -> Iterator[bytes]:
+    """A FeatureCollection, one feature a line, coordinates at full precision (they round-trip).
+
+    A CRS other than EPSG:4326 is named in the legacy `crs` member, which GDAL and QGIS read.
+    """
+    transform, params = _geom_sql(srid)
+    head: dict[str, Any] = {"type": "FeatureCollection", "name": _safe_name(version.layer.name)}
+    if srid != 4326:
+        head["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}
+    yield (json.dumps(head)[:-1] + ',"features":[\n').encode()
+    sql = (
+        """SELECT '{"type":"Feature","id":' || fid || ',"geometry":' """
+        f"|| ST_AsGeoJSON({transform}, 15) || ',\"properties\":' || properties::text || '}}' "
+        "FROM layers_feature WHERE version_id = %s ORDER BY fid"
+    )
+    separator = ""
+    for rows in _chunks(sql, [*params, version.pk], STREAM_ROWS, done):
+        yield (separator + ",\n".join(r[0] for r in rows) + "\n").encode()
+        separator = ","
+    yield b"]}\n"
+
+
+def _csv_text(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def stream_csv(version: LayerVersion, srid: int, done: RowsDone | None = None) -> Iterator[bytes]:
+    """A CSV with the geometry as WKT in its first column, then the attributes in source order."""
+    names = [f["name"] for f in version.schema or []]
+    transform, params = _geom_sql(srid)
+    sql = (
+        f"SELECT ST_AsText({transform}), properties::text FROM layers_feature "
+        "WHERE version_id = %s ORDER BY fid"
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["WKT", *names])
+    for rows in _chunks(sql, [*params, version.pk], STREAM_ROWS, done):
+        for wkt, props_text in rows:
+            props = json.loads(props_text)
+            writer.writerow([wkt, *(_csv_text(props.get(n)) for n in names)])
+        yield out.getvalue().encode()
+        out.seek(0)
+        out.truncate()
+    if out.tell():
+        yield out.getvalue().encode()
+
+
+def stream_version(
+    version: LayerVersion, fmt: str, srid: int, done: RowsDone | None = None
+) -> Iterator[bytes]:
+    return (stream_geojson if fmt == "geojson" else stream_csv)(version, srid, done)
+
+
+def _reader(version: LayerVersion, srid: int, done: RowsDone | None) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(_arrow_schema(version), _batches(version, srid, done))
+
+
+def check_export(version: LayerVersion, fmt: str) -> None:
+    """Refuse what cannot be exported, before any work starts (ExportError with the reason)."""
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format “{fmt}”: choose one of {', '.join(FORMATS)}.")
-    driver, _ext, _media, _label = FORMATS[fmt]
-    target_srid = 4326 if fmt == "kml" else (srid or 4326)
     if fmt == "shp" and _geometry_type(version) == "Unknown":
         raise ExportError("A Shapefile holds one kind of geometry; this layer mixes several.")
+
+
+def export_srid(fmt: str, srid: int | None) -> int:
+    return 4326 if fmt == "kml" else (srid or 4326)
+
+
+def export_version(
+    *,
+    version: LayerVersion,
+    fmt: str,
+    srid: int | None,
+    out: Path,
+    done: RowsDone | None = None,
+) -> Path:
+    """Write `version` to `out` (a file path; .zip for Shapefiles) and return it."""
+    check_export(version, fmt)
+    driver, _ext, _media, _label = FORMATS[fmt]
+    target_srid = export_srid(fmt, srid)
     layer_name = _safe_name(version.layer.name)
     out.unlink(missing_ok=True)  # GDAL appends to (or refuses) an existing file
+    if fmt in STREAMED:
+        with out.open("wb") as handle:
+            for chunk in stream_version(version, fmt, target_srid, done):
+                handle.write(chunk)
+        return out
     options: dict[str, object] = {}
-    if fmt == "csv":
-        options["GEOMETRY"] = "AS_WKT"
     kwargs = dict(
         driver=driver,
         layer=layer_name,
@@ -106,12 +212,14 @@ def export_version(*, version: LayerVersion, fmt: str, srid: int | None, out: Pa
     if fmt == "shp":
         with tempfile.TemporaryDirectory(prefix="sharedgis-export-") as tmp:
             shp = Path(tmp) / f"{layer_name}.shp"
-            pyogrio.write_arrow(_reader(version, target_srid), str(shp), encoding="UTF-8", **kwargs)
+            pyogrio.write_arrow(
+                _reader(version, target_srid, done), str(shp), encoding="UTF-8", **kwargs
+            )
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
                 for part in sorted(Path(tmp).iterdir()):
                     archive.write(part, part.name)
         return out
-    pyogrio.write_arrow(_reader(version, target_srid), str(out), **kwargs)
+    pyogrio.write_arrow(_reader(version, target_srid, done), str(out), **kwargs)
     return out
 
 
@@ -121,4 +229,4 @@ def _safe_name(name: str) -> str:
 
 
 def download_filename(version: LayerVersion, fmt: str, srid: int) -> str:
-    return f"{_safe_name(version.layer.name)}_v{version.number}_epsg{4326 if fmt == 'kml' else srid}{FORMATS[fmt][1]}"
+    return f"{_safe_name(version.layer.name)}_v{version.number}_epsg{export_srid(fmt, srid)}{FORMATS[fmt][1]}"

@@ -11,6 +11,10 @@ urlpatterns = [
     path("layers/<int:pk>/features/", views.layer_features, name="features"),
     path("layers/<int:pk>/geojson/", views.layer_geojson, name="geojson"),
     path("layers/<int:pk>/download/<str:fmt>/", views.layer_download, name="download"),
+    path("layers/<int:pk>/exports/", views.export_create, name="export-create"),
+    path("exports/<uuid:job_id>/", views.export_detail, name="export"),
+    path("exports/<uuid:job_id>/status.json", views.export_status, name="export-status"),
+    path("exports/<uuid:job_id>/file/", views.export_file, name="export-file"),
     path("api/projects/<slug:slug>/layers/imports/", api.ImportCreate.as_view(), name="api-import"),
     path("api/imports/<uuid:job_id>/", api.ImportStatus.as_view(), name="api-job"),
 ]

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
 from hours.models import MonthClose, TimeEntry
-from layers.models import ImportJob, Layer
+from layers.models import ExportJob, ImportJob, Layer, LayerVersion
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.services import share_link_create
 from projects.models import Deliverable
@@ -38,6 +38,7 @@ class TownA:
     entry: TimeEntry
     job: ImportJob
     month: str
+    export: ExportJob
 
     @property
     def layer_id(self) -> int:
@@ -67,6 +68,13 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
             original_filename="a.geojson",
         ),
         month=f"{timezone.localdate():%Y-%m}",
+        # A prepared download asked for by town A's manager, of the published layer version.
+        export=ExportJob.objects.create(
+            version=LayerVersion.objects.get(pk=version.definition["layers"][0]["version_id"]),
+            fmt="gpkg",
+            srid=4326,
+            created_by=world.manager_a,
+        ),
     )
 
 
@@ -107,6 +115,12 @@ OBJECT_ROUTES: dict[str, Route] = {
         "post", lambda a: f"/api/projects/{a.world.project_a.slug}/layers/imports/"
     ),
     "layers:api-job": Route("get", lambda a: f"/api/imports/{a.job.pk}/"),
+    "layers:export-create": Route(
+        "post", lambda a: f"/layers/{a.layer_id}/exports/", lambda a: {"format": "gpkg"}
+    ),
+    "layers:export": Route("get", lambda a: f"/exports/{a.export.pk}/"),
+    "layers:export-status": Route("get", lambda a: f"/exports/{a.export.pk}/status.json"),
+    "layers:export-file": Route("get", lambda a: f"/exports/{a.export.pk}/file/"),
     "maps:create": Route(
         "post", lambda a: f"/maps/new/{a.world.project_a.slug}/", lambda a: {"title": "New"}
     ),
@@ -255,4 +269,5 @@ def counts() -> tuple[int, ...]:
         TimeEntry.objects.count(),
         MonthClose.objects.count(),
         Deliverable.objects.filter(status="planned").count(),
+        ExportJob.objects.count(),
     )
