@@ -30,7 +30,9 @@ def is_local(storage: Storage) -> bool:
 
 
 def _s3_key(storage: Any, name: str) -> str:
-    return str(storage._normalize_name(storage._clean_name(name)))
+    from storages.utils import clean_name
+
+    return str(storage._normalize_name(clean_name(name)))
 
 
 def _name(fieldfile: FieldFile) -> str:
