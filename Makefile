@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup run test lint typecheck worker bench-ingest bench-tiles bench-hours clean
+.PHONY: help setup run test lint typecheck worker bench-ingest bench-tiles bench-hours bench-downloads clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ bench-tiles: setup ## Benchmark vector tiles against raw ST_AsMVT
 
 bench-hours: setup ## Benchmark statements and burn-down against hand-written SQL
 	DEBUG=1 $(PY) bench/hours.py
+
+bench-downloads: setup ## Benchmark 1,000,000-feature downloads: web peak RSS, streamed and as jobs
+	DEBUG=1 $(PY) bench/downloads.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles
