@@ -194,6 +194,10 @@ OBJECT_ROUTES: dict[str, Route] = {
     ),
 }
 
+# Object routes that write and that a client user may use on its own published objects (asking
+# for a prepared download); tests/test_isolation_leaks.py keeps clients out of all the others.
+CLIENT_WRITES = frozenset({"layers:export-create"})
+
 # Routes without an agency's object in the path: lists and the user's own things, each scoped.
 OWN_ROUTES: dict[str, Route] = {
     "home": Route("get", lambda a: "/"),
