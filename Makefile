@@ -16,6 +16,7 @@ run: setup ## Set up, load the demo and serve on http://127.0.0.1:8000 with a Ce
 	@bash scripts/run.sh
 
 test: setup ## Set up and run the whole test suite against real PostGIS, Redis and Chromium
+	@$(PY) scripts/check_arrows.py
 	@DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0 || (echo "Missing migrations: run manage.py makemigrations"; exit 1)
 	@# Tests keep their tasks and cached tiles apart from a `make run` on the same Redis.
 	@DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true CELERY_QUEUE=sharedgis-test CACHE_KEY_PREFIX=sharedgis-test \

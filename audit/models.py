@@ -9,10 +9,22 @@ class AuditEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # The agency whose data the action touched: client managers read their own agency's entries.
+    # The agency whose data the action touched (the client of the agreement, or the agency
+    # whose memberships changed).
     agency = models.ForeignKey(
         "projects.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The agreement the action belongs to: who reads the entry is decided by it
+    # (projects.access.audit_q), so one provider never reads another's entries about a town.
+    agreement = models.ForeignKey(
+        "projects.ServiceAgreement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Shown to the client's managers: published things and decisions, never drafts.
+    client_visible = models.BooleanField(default=False)
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)

@@ -49,7 +49,7 @@ def bench_layer(n: int) -> Any:
     from django.db import connection, transaction
 
     from bench.common import bench_project
-    from layers.ingest import pipeline
+    from layers import partitions
     from layers.models import Layer, LayerVersion
 
     project = bench_project(
@@ -81,9 +81,8 @@ def bench_layer(n: int) -> Any:
                 {"name": "label", "type": "string"},
             ],
         )
-        table = f"layers_feature_p{version.pk}"
         with connection.cursor() as cur:
-            cur.execute(f"CREATE TABLE {table} (LIKE layers_feature INCLUDING DEFAULTS)")
+            table = partitions.create(cur, version.pk)
             cur.execute(
                 f"INSERT INTO {table} (version_id, fid, geom, properties) "
                 "SELECT %s, i, ST_SetSRID(ST_MakePoint(-122.36 + random() * 0.2, "
@@ -93,9 +92,8 @@ def bench_layer(n: int) -> Any:
                 "FROM generate_series(0, %s - 1) i",
                 [version.pk, n],
             )
-            cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (version_id, fid)")
-            cur.execute(f"ALTER TABLE {table} ADD CHECK (version_id = {int(version.pk)})")
-            pipeline.attach_partitions(cur, [version.pk])
+            partitions.index(cur, version.pk)
+            partitions.attach(cur, [version.pk])
         version.feature_count = n
         version.save(update_fields=["feature_count"])
         layer.current_version = version

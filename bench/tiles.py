@@ -1,7 +1,7 @@
 """Vector tile benchmark: portal tiles over HTTP (gunicorn) against the raw ST_AsMVT query.
 
 Builds the 200,000-parcel layer of the ingest benchmark (same generator, fixed seed, imported with
-`manage.py import_layer`), publishes it in a map to a client town, runs `maps.tiles.prepare_version`
+`manage.py import_layer`), publishes it in a map to a client town, runs `layers.tiles.overviews_prepare`
 and then, for a fixed set of tiles at z10, z13 and z16:
   raw       the plain query (ST_AsMVT of ST_AsMVTGeom(ST_Transform(geom, 3857)), same attributes)
             run directly on one connection;
@@ -133,6 +133,7 @@ def copy_load(gpkg: Path, project: object) -> object:
     import pyogrio
     from django.db import connection, transaction
 
+    from layers import partitions
     from layers.models import Layer, LayerVersion
 
     schema = [{"name": n, "type": t} for n, t in (("apn", "String"), ("zoning", "String"),
@@ -162,6 +163,7 @@ def copy_load(gpkg: Path, project: object) -> object:
                             props = {n: cols[n][i] for n in names}
                             copy.write_row((fid, wkb, json.dumps(props)))
                             fid += 1
+            partitions.create_attached(cur, version.pk)
             cur.execute(
                 "INSERT INTO layers_feature (version_id, fid, geom, properties) "
                 "SELECT %s, fid, ST_SetSRID(ST_GeomFromWKB(wkb), 4326), props FROM bench_load",
@@ -182,7 +184,7 @@ def measure_raw(
 ) -> tuple[list[float], list[int]]:
     from django.db import connection
 
-    from maps.tiles import tile_sql
+    from layers.tiles import tile_sql
 
     per_tile, sizes = [], []
     with connection.cursor() as cur:
@@ -318,13 +320,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=3)
     args = parser.parse_args()
 
-    from maps.tiles import prepare_version
+    from layers.tiles import overviews_prepare
 
     layer_id, version_id, cookie = setup_layer()
     t = time.perf_counter()
-    prepare_version(version_id)
+    overviews_prepare(version_id)
     prepare_s = time.perf_counter() - t
-    print(f"prepare_version (overviews z0–z12): {prepare_s:.1f} s")
+    print(f"overviews_prepare (overviews z0–z12): {prepare_s:.1f} s")
     tiles = tile_set()
     print(f"layer {layer_id} version {version_id}: {N:,} parcels; tiles per zoom: "
           + ", ".join(f"z{z}={len(t)}" for z, t in tiles.items()))  # fmt: skip

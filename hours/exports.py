@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hours.models import TimeEntry
+from projects.csv_safety import safe_text
 
 EXPORT_COLUMNS = [
     "date",
@@ -17,17 +18,6 @@ EXPORT_COLUMNS = [
     "note",
     "private_note",
 ]
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_START) else value
-
-
-def unescape_text(value: str) -> str:
-    """Undo `safe_text` so an exported file imports back unchanged."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
 
 
 class _Echo:

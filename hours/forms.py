@@ -10,6 +10,7 @@ from django.http import QueryDict
 
 from hours.services import EntryData
 from projects.models import Deliverable, Project
+from projects.params import BadParameter, int_param, parse_int
 
 BLANK_ROWS = 3
 
@@ -48,7 +49,7 @@ def rows_from_entries(grouped: list[dict[str, Any]]) -> list[GridRow]:
 
 def rows_from_post(post: QueryDict) -> list[GridRow]:
     rows = []
-    count = int(post.get("rows", "0") or 0) if str(post.get("rows", "0")).isdigit() else 0
+    count = int_param(post, "rows", 0) or 0
     for i in range(min(count, 200)):
         p = f"r{i}-"
         rows.append(
@@ -82,9 +83,11 @@ def items_from_rows(
             continue
         deliverable = None
         if row.deliverable:
-            deliverable = Deliverable.objects.filter(
-                pk=int(row.deliverable) if row.deliverable.isdigit() else -1, project=project
-            ).first()
+            try:
+                pk = parse_int(row.deliverable, name="deliverable", minimum=1)
+            except BadParameter:
+                pk = None
+            deliverable = Deliverable.objects.filter(pk=pk, project=project).first() if pk else None
             if deliverable is None:
                 errors.append(f"Row {n}: that deliverable is not part of {project.name}.")
                 continue
@@ -93,6 +96,8 @@ def items_from_rows(
             try:
                 hours = Decimal(text.replace(",", "."))
             except InvalidOperation:
+                hours = Decimal("NaN")
+            if not hours.is_finite():
                 errors.append(f"Row {n}, {day:%a %d %b}: {text!r} is not a number of hours.")
                 continue
             if hours == 0:

@@ -11,23 +11,28 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
-from hours.exports import unescape_text
 from hours.models import BudgetAlert, MonthClose, TimeEntry
 from hours.selectors import (
-    CLOSE_ROLES,
+    ClosedMonths,
     billable_hours_used,
-    is_month_closed,
     month_start,
     statement_compute,
     statement_number,
 )
-from projects.access import scope_for
-from projects.models import Deliverable, Membership, Project, ServiceAgreement
+from projects.access import (
+    agreements_of_staff,
+    client_managers,
+    is_lead,
+    is_provider_staff,
+    provider_leads,
+)
+from projects.csv_safety import unescape_text
+from projects.models import Deliverable, Project, ServiceAgreement
+from projects.params import BadParameter, parse_int
 
 THRESHOLDS = (80, 100)
 CSV_COLUMNS = ["date", "project", "deliverable_id", "hours", "billable", "note", "private_note"]
@@ -51,12 +56,12 @@ class EntryData:
 
 
 def _check_can_log(by: User, agreement: ServiceAgreement) -> None:
-    if agreement.provider_id not in scope_for(by).provider_ids:
+    if not is_provider_staff(by, agreement):
         raise PermissionDenied("Only the provider's staff log time on this agreement.")
 
 
-def _check_open(agreement: ServiceAgreement, day: date) -> None:
-    if is_month_closed(agreement.pk, day):
+def _check_open(agreement: ServiceAgreement, day: date, closed: ClosedMonths) -> None:
+    if closed.covers(agreement.pk, day):
         raise ValidationError(
             f"{day:%B %Y} is closed on “{agreement.title}”; a lead must reopen it to change time."
         )
@@ -106,25 +111,16 @@ def _check_budget(
             f"This would bring “{agreement.title}” to {used + added} of {agreement.hours_budget} "
             "budgeted hours. Logging past 100% needs a lead's explicit override."
         )
-    if scope_for(by).provider_roles.get(agreement.provider_id) not in CLOSE_ROLES:
+    if not is_lead(by, agreement):
         raise PermissionDenied("Only a project lead can override the budget.")
     return True
 
 
 def _leads_and_managers(agreement: ServiceAgreement) -> list[User]:
-    return list(
-        User.objects.filter(
-            Q(
-                memberships__agency_id=agreement.provider_id,
-                memberships__role=Membership.Role.LEAD,
-            )
-            | Q(led_projects__agreement=agreement)
-            | Q(
-                memberships__agency_id=agreement.client_id,
-                memberships__role=Membership.Role.MANAGER,
-            )
-        ).distinct()
-    )
+    """Who hears of budgets and closed months: the provider's leads, the agreement's project
+    leads and the client's managers."""
+    project_leads = User.objects.filter(led_projects__agreement=agreement)
+    return [*provider_leads(agreement), *project_leads, *client_managers(agreement)]
 
 
 def budget_thresholds_check(*, agreement: ServiceAgreement) -> None:
@@ -146,6 +142,8 @@ def budget_thresholds_check(*, agreement: ServiceAgreement) -> None:
             summary=f"{agreement.title} reached {threshold}% of its hours budget ({used} h)",
             actor=None,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=agreement,
             data={"threshold": threshold, "billable_hours": str(used)},
         )
@@ -180,14 +178,16 @@ def _save_entries(
         {d.project.agreement_id for d in items} | {e.project.agreement_id for e in replacing}
     )
     agreements = {pk: _lock_agreement(pk) for pk in agreement_ids}
+    # Read after the locks: a month closing meanwhile waits for them.
+    closed = ClosedMonths(agreement_ids)
     for old in replacing:
         _check_can_log(by, agreements[old.project.agreement_id])
-        _check_open(agreements[old.project.agreement_id], old.date)
+        _check_open(agreements[old.project.agreement_id], old.date, closed)
     entries = []
     for data in items:
         agreement = agreements[data.project.agreement_id]
         _check_can_log(by, agreement)
-        _check_open(agreement, data.date)
+        _check_open(agreement, data.date, closed)
         entries.append(_validated(data, owner or by))
     TimeEntry.objects.filter(pk__in=[e.pk for e in replacing]).delete()
     added: dict[int, Decimal] = {}
@@ -208,6 +208,8 @@ def _save_entries(
             summary=f"{by} logged {added[pk]} h past the budget of {agreements[pk].title}",
             actor=by,
             agency_id=agreements[pk].client_id,
+            agreement_id=agreements[pk].pk,
+            client_visible=True,
             target=agreements[pk],
             data={"hours": str(added[pk])},
         )
@@ -217,8 +219,15 @@ def _save_entries(
 
 
 def time_entry_create(*, by: User, data: EntryData, override: bool = False) -> TimeEntry:
+    return time_entries_create(by=by, items=[data], override=override)[0]
+
+
+def time_entries_create(
+    *, by: User, items: list[EntryData], override: bool = False
+) -> list[TimeEntry]:
+    """Log several of `by`'s entries at once (CSV import, demo): checked as one, all or nothing."""
     with transaction.atomic():
-        return _save_entries(by=by, items=[data], override=override)[0]
+        return _save_entries(by=by, items=items, override=override)
 
 
 def time_entry_update(
@@ -240,8 +249,7 @@ def time_entry_delete(*, entry: TimeEntry, by: User) -> None:
 
 
 def _check_can_edit(entry: TimeEntry, by: User) -> None:
-    role = scope_for(by).provider_roles.get(entry.project.agreement.provider_id)
-    if entry.user_id != by.pk and role not in CLOSE_ROLES:
+    if entry.user_id != by.pk and not is_lead(by, entry.project.agreement):
         raise PermissionDenied("Only the person who logged the time or a lead can change it.")
 
 
@@ -254,13 +262,13 @@ def timesheet_save(
         if not monday <= data.date <= sunday:
             raise ValidationError(f"{data.date} is not in the week of {monday}.")
     with transaction.atomic():
-        week = [
-            e
-            for e in TimeEntry.objects.select_related("project").filter(
+        week = list(
+            TimeEntry.objects.select_related("project").filter(
                 user=by, date__gte=monday, date__lte=sunday
             )
-            if not is_month_closed(e.project.agreement_id, e.date)
-        ]
+        )
+        closed = ClosedMonths(e.project.agreement_id for e in week)
+        week = [e for e in week if not closed.covers(e.project.agreement_id, e.date)]
         return _save_entries(by=by, items=items, override=override, replacing=week)
 
 
@@ -287,10 +295,11 @@ def _parse_row(row: dict[str, str], projects: dict[str, Project]) -> EntryData:
         raise ValidationError(f"billable {cell('billable')!r} must be yes or no")
     deliverable = None
     if cell("deliverable_id"):
-        deliverable = Deliverable.objects.filter(
-            pk=int(cell("deliverable_id")) if cell("deliverable_id").isdigit() else -1,
-            project=project,
-        ).first()
+        try:
+            pk = parse_int(cell("deliverable_id"), name="deliverable_id", minimum=1)
+        except BadParameter:
+            pk = None
+        deliverable = Deliverable.objects.filter(pk=pk, project=project).first() if pk else None
         if deliverable is None:
             raise ValidationError(
                 f"deliverable_id {cell('deliverable_id')!r} is not a deliverable of {project.slug}"
@@ -320,18 +329,16 @@ def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[
             f"Line 1: missing column(s) {', '.join(sorted(missing))}; expected "
             f"{','.join(CSV_COLUMNS)}. Nothing was imported."
         )
-    projects = {
-        p.slug: p
-        for p in Project.objects.filter(agreement__provider_id__in=scope_for(by).provider_ids)
-    }
+    projects = {p.slug: p for p in Project.objects.filter(agreement__in=agreements_of_staff(by))}
     items: list[EntryData] = []
     errors: list[str] = []
+    closed = ClosedMonths(p.agreement_id for p in projects.values())
     for row in reader:
         line = reader.line_num
         try:
             data = _parse_row(row, projects)
             _validated(data, by)
-            if is_month_closed(data.project.agreement_id, data.date):
+            if closed.covers(data.project.agreement_id, data.date):
                 raise ValidationError(f"{data.date:%B %Y} is closed on {data.project.agreement}")
             items.append(data)
         except ValidationError as exc:
@@ -340,8 +347,7 @@ def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[
         raise ValidationError([*errors[:20], "Nothing of this file was imported."])
     if not items:
         raise ValidationError("The file has no rows; nothing was imported.")
-    with transaction.atomic():
-        return _save_entries(by=by, items=items, override=override)
+    return time_entries_create(by=by, items=items, override=override)
 
 
 # --- Month close
@@ -349,7 +355,7 @@ def time_entries_import(*, by: User, file: Any, override: bool = False) -> list[
 
 def month_close(*, agreement: ServiceAgreement, month: date, by: User) -> MonthClose:
     """Freeze a month: its entries become read-only and its statement a stable snapshot."""
-    if scope_for(by).provider_roles.get(agreement.provider_id) not in CLOSE_ROLES:
+    if not is_lead(by, agreement):
         raise PermissionDenied("Only a project lead of the provider can close a month.")
     month = month_start(month)
     if month > month_start(timezone.localdate()):
@@ -376,6 +382,8 @@ def month_close(*, agreement: ServiceAgreement, month: date, by: User) -> MonthC
             f"{snapshot['total_hours']} h, {snapshot['total_amount']})",
             actor=by,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=close,
             data={"month": f"{month:%Y-%m}", "number": close.number},
         )
@@ -399,7 +407,7 @@ def month_close(*, agreement: ServiceAgreement, month: date, by: User) -> MonthC
 
 
 def month_reopen(*, agreement: ServiceAgreement, month: date, by: User, reason: str) -> MonthClose:
-    if scope_for(by).provider_roles.get(agreement.provider_id) not in CLOSE_ROLES:
+    if not is_lead(by, agreement):
         raise PermissionDenied("Only a project lead of the provider can reopen a month.")
     if not reason.strip():
         raise ValidationError("Say why the month is reopened: a reason is required.")
@@ -422,6 +430,8 @@ def month_reopen(*, agreement: ServiceAgreement, month: date, by: User, reason: 
             summary=f"{agreement.title}: {month:%B %Y} reopened ({close.number}): {reason.strip()}",
             actor=by,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=close,
             data={"month": f"{month:%Y-%m}", "number": close.number, "reason": reason.strip()},
         )

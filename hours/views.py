@@ -33,13 +33,10 @@ from hours.selectors import (
     board_for,
     burndown,
     burndown_svg,
-    can_close_months,
-    can_see_money,
     client_summaries,
     closed_months,
     entries_visible_to,
     parse_month,
-    published_maps,
     statement_for,
     statement_months,
     timesheet_rows,
@@ -53,8 +50,18 @@ from hours.services import (
     time_entry_update,
     timesheet_save,
 )
-from projects.access import get_object_for, scope_for, signed_in
+from projects.access import (
+    agreements_of_staff,
+    can_see_money,
+    get_object_for,
+    is_lead,
+    is_lead_anywhere,
+    is_provider_staff_anywhere,
+    signed_in,
+)
+from projects.errors import validation_message, validation_messages
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
+from projects.params import id_param
 from projects.selectors import deliverables_visible_to
 from projects.services import deliverable_transition
 
@@ -74,13 +81,13 @@ def _money_agreement(request: HttpRequest, pk: int) -> ServiceAgreement:
 
 
 def _provider_projects(request: HttpRequest) -> QuerySet[Project]:
-    return Project.objects.filter(
-        agreement__provider_id__in=scope_for(request.user).provider_ids
-    ).select_related("agreement")
+    return Project.objects.filter(agreement__in=agreements_of_staff(request.user)).select_related(
+        "agreement"
+    )
 
 
 def _require_provider(request: HttpRequest) -> None:
-    if not scope_for(request.user).is_provider_staff:
+    if not is_provider_staff_anywhere(request.user):
         raise Http404("Not found.")
 
 
@@ -94,7 +101,6 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(project__agreement=agreement)
         .order_by("project__name", "due_date"),
         "show_money": can_see_money(request.user, agreement),
-        "maps": published_maps(request.user, agreement),
         "today": today,
     }
     if context["show_money"]:
@@ -105,7 +111,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             chart=chart,
             svg=burndown_svg(chart, agreement),
             months=[(m, m in closed) for m in statement_months(agreement, today=today)],
-            can_close=can_close_months(request.user, agreement),
+            can_close=is_lead(request.user, agreement),
         )
     return render(request, "hours/agreement.html", context)
 
@@ -134,7 +140,7 @@ def statement_page(request: HttpRequest, pk: int, month: str) -> HttpResponse:
             "agreement": agreement,
             "s": statement,
             "period": parse_month(month),
-            "can_close": can_close_months(request.user, agreement),
+            "can_close": is_lead(request.user, agreement),
         },
     )
 
@@ -171,7 +177,7 @@ def month_close_view(request: HttpRequest, pk: int, month: str) -> HttpResponse:
         close = month_close(agreement=agreement, month=start, by=signed_in(request))
         messages.success(request, f"{start:%B %Y} closed; statement {close.number}.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
         return redirect("hours:agreement", pk=pk)
     return redirect("hours:statement", pk=pk, month=month)
 
@@ -192,7 +198,7 @@ def month_reopen_view(request: HttpRequest, pk: int, month: str) -> HttpResponse
         )
         messages.success(request, f"{start:%B %Y} reopened; its time can be changed again.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     return redirect("hours:statement", pk=pk, month=month)
 
 
@@ -227,7 +233,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Week of {monday:%d %b %Y} saved: {total} hours.")
                 return redirect(f"{reverse('hours:timesheet')}?week={monday.isoformat()}")
             except (PermissionDenied, ValidationError) as exc:
-                errors = list(getattr(exc, "messages", [str(exc)]))
+                errors = validation_messages(exc)
         for error in errors:
             messages.error(request, error)
         # Posted rows come back as typed; closed rows are reloaded from the database.
@@ -251,9 +257,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             with contextlib.suppress(ValueError):
                 day_total += float(r.hours[d] or 0)
         totals.append(day_total)
-    is_lead = any(
-        role in {"lead", "admin"} for role in scope_for(request.user).provider_roles.values()
-    )
+    lead = is_lead_anywhere(request.user)
     return render(
         request,
         "hours/timesheet.html",
@@ -270,7 +274,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             "deliverables": Deliverable.objects.filter(project__in=projects).select_related(
                 "project"
             ),
-            "is_lead": is_lead,
+            "is_lead": lead,
         },
     )
 
@@ -321,7 +325,7 @@ def entry_import(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"Imported {len(created)} time entries.")
     except (PermissionDenied, ValidationError) as exc:
-        for message in getattr(exc, "messages", [str(exc)]):
+        for message in validation_messages(exc):
             messages.error(request, message)
     return redirect("hours:entries")
 
@@ -358,24 +362,20 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Time entry saved.")
                 return redirect("hours:entries")
         except (PermissionDenied, ValidationError) as exc:
-            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+            form.add_error(None, validation_message(exc))
     return render(request, "hours/entry_edit.html", {"form": form, "entry": entry})
 
 
 # --- Lead dashboard
 
 
-def _int_or_none(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
-
-
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     filters = BoardFilters(
-        client=_int_or_none(request.GET.get("client")),
+        client=id_param(request.GET, "client"),
         project=request.GET.get("project", ""),
-        assignee=_int_or_none(request.GET.get("assignee")),
+        assignee=id_param(request.GET, "assignee"),
         due=request.GET.get("due", ""),
     )
     visible = deliverables_visible_to(request.user)
@@ -409,7 +409,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
             comment=request.POST.get("comment", ""),
         )
     except (PermissionDenied, ValidationError) as exc:
-        error = " ".join(getattr(exc, "messages", [str(exc)]))
+        error = validation_message(exc)
         if wants_json:
             return JsonResponse({"ok": False, "error": error}, status=400)
         messages.error(request, error)

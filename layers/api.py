@@ -14,6 +14,7 @@ from layers.ingest.errors import ImportFailed
 from layers.models import Layer
 from layers.services import can_edit_layers, import_job_create
 from layers.views import job_payload
+from projects.params import id_param
 
 
 class ImportCreate(APIView):
@@ -42,7 +43,7 @@ class ImportCreate(APIView):
         if request.data.get("layer"):
             layer = get_object_or_404(
                 Layer.objects.visible_to(request.user).filter(project=project),
-                pk=request.data.get("layer") if str(request.data.get("layer")).isdigit() else 0,
+                pk=id_param(request.data, "layer") or 0,
             )
         try:
             job = import_job_create(

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 
 from layers.models import Layer
 from layers.services import ImportOptions, layer_import_file
+from projects.demo import demo_projects
 from projects.models import Project
 
 ZONES = ["R-1", "R-2", "RM", "C-1", "C-2", "PQP", "OS"]
@@ -96,7 +97,7 @@ def load() -> None:
     rng = np.random.default_rng(2026)
     with tempfile.TemporaryDirectory(prefix="sharedgis-demo-") as tmp:
         for slug, name, build in DEMO_LAYERS:
-            project = Project.objects.select_related("agreement__client").filter(slug=slug).first()
+            project = demo_projects().filter(slug=slug).first()
             if project is None or Layer.objects.filter(project=project, name=name).exists():
                 continue
             path = Path(tmp) / f"{slug}-{len(name)}.geojson"

@@ -19,6 +19,8 @@ import pyogrio
 from django.db import connections, router, transaction
 
 from layers.models import Feature, LayerVersion
+from projects.csv_safety import safe_text
+from projects.srid import STORAGE_SRID
 
 FORMATS = {
     # key: (GDAL driver, extension, media type, label)
@@ -74,7 +76,7 @@ def _chunks(
 
 
 def _geom_sql(srid: int) -> tuple[str, list[object]]:
-    return ("geom", []) if srid == 4326 else ("ST_Transform(geom, %s)", [srid])
+    return ("geom", []) if srid == STORAGE_SRID else ("ST_Transform(geom, %s)", [srid])
 
 
 def _arrow_schema(version: LayerVersion) -> pa.Schema:
@@ -116,7 +118,7 @@ def stream_geojson(
     """
     transform, params = _geom_sql(srid)
     head: dict[str, Any] = {"type": "FeatureCollection", "name": _safe_name(version.layer.name)}
-    if srid != 4326:
+    if srid != STORAGE_SRID:
         head["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}
     yield (json.dumps(head)[:-1] + ',"features":[\n').encode()
     sql = (
@@ -131,12 +133,23 @@ def stream_geojson(
     yield b"]}\n"
 
 
+def _spreadsheet_safe(row: tuple[Any, ...], texts: list[int]) -> list[Any]:
+    cells = list(row)
+    for i in texts:
+        if cells[i]:
+            cells[i] = safe_text(cells[i])
+    return cells
+
+
 def stream_csv(version: LayerVersion, srid: int, done: RowsDone | None = None) -> Iterator[bytes]:
     """A CSV with the geometry as WKT in its first column, then the attributes in source order.
 
-    PostgreSQL extracts each attribute as text (objects and lists as JSON), so Python only joins.
+    PostgreSQL extracts each attribute as text (objects and lists as JSON). A CSV opens in a
+    spreadsheet: text cells that would run as formulas (=HYPERLINK(…)) are neutralised.
     """
     names = [f["name"] for f in version.schema or []]
+    # Positions (after the WKT column) of the attributes that are text rather than numbers.
+    texts = [i + 1 for i, f in enumerate(version.schema or []) if f["type"] not in ARROW_TYPES]
     transform, params = _geom_sql(srid)
     columns = "".join(", properties ->> %s" for _ in names)
     sql = (
@@ -147,7 +160,10 @@ def stream_csv(version: LayerVersion, srid: int, done: RowsDone | None = None) -
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["WKT", *names])
     for rows in _chunks(sql, [*params, *names, version.pk], STREAM_ROWS, done):
-        writer.writerows(rows)
+        if texts:
+            writer.writerows(_spreadsheet_safe(row, texts) for row in rows)
+        else:
+            writer.writerows(rows)
         yield out.getvalue().encode()
         out.seek(0)
         out.truncate()
@@ -174,7 +190,7 @@ def check_export(version: LayerVersion, fmt: str) -> None:
 
 
 def export_srid(fmt: str, srid: int | None) -> int:
-    return 4326 if fmt == "kml" else (srid or 4326)
+    return STORAGE_SRID if fmt == "kml" else (srid or STORAGE_SRID)
 
 
 def export_version(

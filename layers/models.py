@@ -13,7 +13,8 @@ from django.db import models
 from django.db.models import Q
 
 from projects.access import TenantQuerySet, UserLike
-from projects.models import STORAGE_SRID, Project
+from projects.models import Project
+from projects.srid import STORAGE_SRID, TILE_SRID
 
 
 class LayerQuerySet(TenantQuerySet["Layer"]):
@@ -101,8 +102,14 @@ class LayerVersion(models.Model):
 class Feature(models.Model):
     """A feature of a layer version: geometry in EPSG:4326 and attributes as JSONB."""
 
+    # DO_NOTHING: a version's rows leave with its partition (layers/partitions.py), never row
+    # by row through Django's collector.
     version = models.ForeignKey(
-        LayerVersion, on_delete=models.CASCADE, related_name="features", db_index=False
+        LayerVersion,
+        on_delete=models.DO_NOTHING,
+        related_name="features",
+        db_index=False,
+        db_constraint=False,
     )
     fid = models.BigIntegerField(help_text="Position in the source, kept for stable ordering.")
     geom = gis.GeometryField(srid=STORAGE_SRID, help_text="EPSG:4326.")
@@ -115,6 +122,14 @@ class Feature(models.Model):
 
     def __str__(self) -> str:
         return f"feature {self.fid} of version {self.version_id}"
+
+
+class ImportJobQuerySet(TenantQuerySet["ImportJob"]):
+    agreement_path = "project__agreement__"
+
+    def client_filter(self, user: UserLike) -> Q | None:
+        # Imports are the provider's work in progress: clients never see them.
+        return Q(pk__in=[])
 
 
 class ImportJob(models.Model):
@@ -147,11 +162,54 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ImportJobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.status})"
+
+
+class TileOverview(models.Model):
+    """Generalised geometry of a layer version per low zoom, built by layers.tiles.overviews_prepare.
+
+    Sub-pixel features are merged into pixel cells (polygons) or thinned to one per cell
+    (points); larger ones are simplified to the zoom's pixel. `fid` names the feature whose
+    attributes the row carries. Geometry in EPSG:3857.
+    """
+
+    version = models.ForeignKey(
+        LayerVersion, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    zoom = models.PositiveSmallIntegerField()
+    fid = models.BigIntegerField()
+    geom = gis.GeometryField(srid=TILE_SRID, spatial_index=False, help_text="EPSG:3857.")
+    # A copy of the named feature's attributes: tiles read one table, no join.
+    properties = models.JSONField(default=dict)
+
+    class Meta:
+        # The table kept the name it had when tiles lived in maps (no data moved).
+        db_table = "maps_tileoverview"
+
+    def __str__(self) -> str:
+        return f"overview z{self.zoom} of version {self.version_id}"
+
+
+class TileOverviewState(models.Model):
+    """Which versions have their overviews built (and up to which zoom)."""
+
+    version = models.OneToOneField(
+        LayerVersion, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    max_zoom = models.SmallIntegerField(help_text="-1 when the layer needs no overview.")
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "maps_tileoverviewstate"
+
+    def __str__(self) -> str:
+        return f"overviews of version {self.version_id} to z{self.max_zoom}"
 
 
 class ExportJobQuerySet(TenantQuerySet["ExportJob"]):

@@ -2,26 +2,53 @@
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
 
 from layers.models import ExportJob, Feature, ImportJob, Layer, LayerVersion
-from projects.access import UserLike, get_object_for, scope_for
+from projects.access import UserLike, get_object_for, is_provider_staff
 from projects.models import Project
 
 User = UserLike
 GEOJSON_PREVIEW_LIMIT = 5000
 
 
-def layers_of_project(user: User, project: Project) -> QuerySet[Layer]:
-    return (
+def features_extent(version_ids: list[int]) -> list[float] | None:
+    """[w, s, e, n] of the features of these versions (a scan), None when they have none."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
+            "FROM layers_feature WHERE version_id = ANY(%s)) s",
+            [version_ids],
+        )
+        row = cur.fetchone()
+    return [float(v) for v in row] if row and row[0] is not None else None
+
+
+def layers_of_project(user: User, project: Project) -> list[Layer]:
+    """The project's layers the user may see, each with `shown_version`: the current version
+    for the provider's staff, the latest published one for clients (never an unpublished one)."""
+    layers = list(
         Layer.objects.visible_to(user)
         .filter(project=project)
         .select_related("current_version", "created_by")
         .order_by("name")
     )
+    if is_provider_staff(user, project):
+        for layer in layers:
+            layer.shown_version = layer.current_version  # type: ignore[attr-defined]
+        return layers
+    published: dict[int, LayerVersion] = {}
+    for version in LayerVersion.objects.filter(
+        layer__in=layers, published_at__isnull=False
+    ).order_by("layer_id", "-number"):
+        published.setdefault(version.layer_id, version)
+    for layer in layers:
+        layer.shown_version = published.get(layer.pk)  # type: ignore[attr-defined]
+    return layers
 
 
 def layer_for(user: User, pk: int) -> Layer:
@@ -31,7 +58,7 @@ def layer_for(user: User, pk: int) -> Layer:
 
 
 def is_provider_for(user: User, layer: Layer) -> bool:
-    return layer.project.agreement.provider_id in scope_for(user).provider_ids
+    return is_provider_staff(user, layer.project)
 
 
 def versions_for(user: User, layer: Layer) -> QuerySet[LayerVersion]:
@@ -84,10 +111,7 @@ def features_page(
 
 def job_for(user: User, job_id: str) -> ImportJob:
     """A job is visible to the provider staff of its project's agreement only."""
-    job = ImportJob.objects.select_related("project__agreement").filter(pk=job_id).first()
-    if job is None or job.project.agreement.provider_id not in scope_for(user).provider_ids:
-        raise Http404("Not found.")
-    return job
+    return get_object_for(user, ImportJob.objects.select_related("project__agreement"), pk=job_id)
 
 
 def project_for(user: User, slug: str) -> Project:
@@ -95,8 +119,6 @@ def project_for(user: User, slug: str) -> Project:
 
 
 def recent_jobs(user: User, project: Project) -> QuerySet[ImportJob]:
-    if project.agreement.provider_id not in scope_for(user).provider_ids:
-        return ImportJob.objects.none()
     # A failure the analyst has since fixed (the same file imported later) no longer needs attention.
     fixed = ImportJob.objects.filter(
         project=project,
@@ -105,7 +127,8 @@ def recent_jobs(user: User, project: Project) -> QuerySet[ImportJob]:
         created_at__gt=OuterRef("created_at"),
     )
     return (
-        ImportJob.objects.filter(project=project)
+        ImportJob.objects.visible_to(user)
+        .filter(project=project)
         .filter(~Q(status="succeeded"))
         .exclude(Exists(fixed))[:10]
     )

@@ -26,12 +26,12 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from layers import exports
+from layers import exports, partitions
 from layers.ingest import pipeline, safety
 from layers.ingest.errors import ImportFailed
 from layers.models import ExportJob, ImportJob, Layer, LayerVersion
 from layers.storage import files
-from projects.access import scope_for
+from projects.access import is_provider_staff
 from projects.models import Project
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def import_options_parse(data: dict[str, Any]) -> ImportOptions:
                 "Give the coordinate system as an EPSG code (a number such as 2226), not a URL."
             )
         text = re.sub(r"^(EPSG:)", "", text, flags=re.IGNORECASE)
-        if not text.isdigit() or not 1024 <= int(text) <= 999999:
+        if not (text.isascii() and text.isdigit()) or not 1024 <= int(text) <= 999999:
             raise ImportFailed(
                 f"“{raw_srid}” is not an EPSG code. Give a number such as 2226 or 4326."
             )
@@ -82,7 +82,8 @@ def import_options_parse(data: dict[str, Any]) -> ImportOptions:
 
 
 def can_edit_layers(user: User | AnonymousUser, project: Project) -> bool:
-    return project.agreement.provider_id in scope_for(user).provider_ids
+    """Uploads, replacements and deletes: the provider's staff (projects.access)."""
+    return is_provider_staff(user, project)
 
 
 def _require_editor(user: User | AnonymousUser | None, project: Project) -> None:
@@ -169,7 +170,7 @@ def layer_import_file(
                 )
                 done[0] += max(source.feature_count, 0)
             with connection.cursor() as cursor:
-                pipeline.attach_partitions(cursor, [v.pk for v in versions])
+                partitions.attach(cursor, [v.pk for v in versions])
             if job is not None:
                 job.status = ImportJob.Status.SUCCEEDED
                 job.progress = 1.0
@@ -184,7 +185,7 @@ def layer_import_file(
 
 
 def _tile_overviews_queue(version_id: int) -> None:
-    from maps.tasks import tile_overviews_prepare_task
+    from layers.tiles.tasks import tile_overviews_prepare_task
 
     tile_overviews_prepare_task.delay(version_id)
 
@@ -250,6 +251,8 @@ def _import_one(
         summary=f"{layer.name} v{version.number}: {result.feature_count:,} features from {filename}",
         actor=by,
         agency_id=project.agreement.client_id,
+        agreement_id=project.agreement_id,
+        client_visible=False,
         target=layer,
         data={
             "version": version.number,
@@ -409,34 +412,34 @@ def jobs_requeue_stuck(*, max_attempts: int = 3) -> int:
 
 
 def partitions_drop_orphans() -> int:
-    """Drop feature partitions left behind when versions were deleted outside layer_delete."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        orphans = pipeline.orphan_partition_versions(cursor)
-        for version_id in orphans:
-            pipeline.drop_partition(cursor, version_id)
-    return len(orphans)
+    """Drop feature partitions whose versions are gone (a cascade delete, or a retire that gave up)."""
+    return partitions.drop_orphans()
 
 
 def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
-    """Delete a layer with all its versions and features."""
+    """Delete a layer with all its versions; their partitions go once the deletion has committed.
+
+    The rows go in one short transaction; the partitions are then detached concurrently and
+    dropped (layers/partitions.py), so no reader of another layer waits for this delete.
+    """
     project = layer.project
     _require_editor(by, project)
     with transaction.atomic():
         version_ids = list(layer.versions.values_list("pk", flat=True))
-        with connection.cursor() as cursor:
-            for vid in version_ids:
-                pipeline.drop_partition(cursor, vid)
         audit_record(
             action="layer.delete",
             summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
             actor=by,
             agency_id=project.agreement.client_id,
+            agreement_id=project.agreement_id,
+            client_visible=False,
             target=layer,
             data={"versions": len(version_ids)},
         )
         layer.current_version = None
         layer.save(update_fields=["current_version"])
         layer.delete()
+        partitions.retire(version_ids)
 
 
 # --- Export jobs: downloads too large to build inside a web request.

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from layers import partitions
 from layers.models import ExportJob, ImportJob
 from layers.services import (
     export_job_run,
@@ -10,6 +11,9 @@ from layers.services import (
     layer_import,
     partitions_drop_orphans,
 )
+
+# Registered with Celery through this module (autodiscovery reads each app's tasks.py).
+from layers.tiles.tasks import tile_overviews_prepare_task as tile_overviews_prepare_task
 
 
 @shared_task(name="layers.tasks.layer_import_task", acks_late=True, reject_on_worker_lost=True)
@@ -41,3 +45,9 @@ def export_job_task(job_id: str) -> str:
 @shared_task(name="layers.tasks.export_jobs_sweep_task")
 def export_jobs_sweep_task() -> int:
     return export_jobs_sweep()
+
+
+@shared_task(name="layers.tasks.partitions_retire_task")
+def partitions_retire_task(version_ids: list[int]) -> list[int]:
+    # Ids of deleted versions whose partitions a long reader kept busy; the sweeper retries later.
+    return partitions.retire_now(version_ids)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from layers import api, views
+from layers.tiles import views as tiles
 
 app_name = "layers"
 urlpatterns = [
@@ -17,4 +18,6 @@ urlpatterns = [
     path("exports/<uuid:job_id>/file/", views.export_file, name="export-file"),
     path("api/projects/<slug:slug>/layers/imports/", api.ImportCreate.as_view(), name="api-import"),
     path("api/imports/<uuid:job_id>/", api.ImportStatus.as_view(), name="api-job"),
+    path("tiles/layers/<int:layer_id>/tilejson.json", tiles.layer_tilejson, name="tilejson"),
+    path("tiles/layers/<int:layer_id>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),
 ]

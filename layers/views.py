@@ -17,7 +17,7 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from layers import selectors
@@ -34,14 +34,13 @@ from layers.exports import (
 from layers.models import ExportJob, LayerVersion
 from layers.services import can_edit_layers, export_job_request, layer_delete
 from layers.storage import files
+from layers.tiles.views import tile_url_template
 from projects.access import signed_in
+from projects.params import int_param
+from projects.srid import STORAGE_SRID
 
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
+# Pages beyond this are past any layer (and keep OFFSET within a bigint).
+MAX_PAGE = 1_000_000
 
 
 @login_required
@@ -80,7 +79,7 @@ def layer_replace(request: HttpRequest, pk: int) -> HttpResponse:
 def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     return render(
         request,
@@ -101,12 +100,8 @@ def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tiles_url(layer_id: int, version_id: int) -> str:
-    """The maps app's vector tile template for this version, when that route exists."""
-    try:
-        base = reverse("maps:tile", args=[layer_id, 0, 0, 0])
-    except NoReverseMatch:
-        return ""
-    return base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf") + f"?v={version_id}"
+    """The vector tile template of this version (layers/tiles/)."""
+    return tile_url_template(layer_id) + f"?v={version_id}"
 
 
 @login_required
@@ -114,13 +109,13 @@ def _tiles_url(layer_id: int, version_id: int) -> str:
 def layer_features(request: HttpRequest, pk: int) -> JsonResponse:
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     return JsonResponse(
         selectors.features_page(
             version,
-            page=_int(request.GET.get("page"), 1),
-            size=_int(request.GET.get("size"), 50),
+            page=int_param(request.GET, "page", 1, minimum=1, maximum=MAX_PAGE) or 1,
+            size=int_param(request.GET, "size", 50, minimum=1, maximum=MAX_PAGE) or 50,
             sort=request.GET.get("sort", ""),
             desc=request.GET.get("dir") == "desc",
             q=request.GET.get("q", "").strip()[:200],
@@ -134,7 +129,7 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole layer as GeoJSON for the preview map (small layers only)."""
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     if version.feature_count > selectors.GEOJSON_PREVIEW_LIMIT:
         return JsonResponse({"error": "This layer is too large for a GeoJSON preview."}, status=413)
@@ -154,7 +149,7 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _download_srid(request: HttpRequest, version: LayerVersion) -> int:
     source = request.GET.get("crs") or request.POST.get("crs")
-    return version.source_srid if source == "source" and version.source_srid else 4326
+    return version.source_srid if source == "source" and version.source_srid else STORAGE_SRID
 
 
 @login_required
@@ -163,7 +158,7 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     """Small layers stream straight away; large ones are offered as a prepared download (a job)."""
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.GET.get("version"), 0) or None
+        request.user, layer, int_param(request.GET, "version", 0) or None
     )
     if fmt not in FORMATS:
         return HttpResponse("Unknown format.", status=404)
@@ -182,7 +177,7 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
                 "version": version,
                 "fmt": fmt,
                 "label": FORMATS[fmt][3],
-                "crs": "source" if srid != 4326 else "",
+                "crs": "source" if srid != STORAGE_SRID else "",
                 "srid": export_srid(fmt, srid),
             },
         )
@@ -209,7 +204,7 @@ def export_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask a worker to prepare a download; the job page follows it and links the file."""
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
-        request.user, layer, _int(request.POST.get("version"), 0) or None
+        request.user, layer, int_param(request.POST, "version", 0) or None
     )
     fmt = request.POST.get("format", "")
     try:
@@ -278,7 +273,6 @@ def layer_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def job_payload(job: object) -> dict[str, object]:
-    from django.urls import reverse
 
     from layers.models import ImportJob
 

@@ -18,8 +18,9 @@ from maps.services import (
     map_update,
     schema_fields,
 )
-from maps.views import api_login_required, draft_preview
-from projects.access import get_object_for, signed_in
+from maps.views import draft_preview
+from projects.access import api_login_required, get_object_for, signed_in
+from projects.errors import validation_message
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 def _error(exc: Exception) -> JsonResponse:
     if isinstance(exc, PermissionDenied):
         return JsonResponse({"detail": str(exc)}, status=403)
-    return JsonResponse({"detail": " ".join(getattr(exc, "messages", [str(exc)]))}, status=400)
+    return JsonResponse({"detail": validation_message(exc)}, status=400)
 
 
 def _draft_map(request: HttpRequest, pk: int) -> Map:

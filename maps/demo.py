@@ -7,7 +7,9 @@ generates a small parcel layer inside the town's boundary so the viewer has some
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
+from layers import partitions
 from layers.models import Layer, LayerVersion
+from layers.tiles import overviews_prepare
 from maps.models import Map, MapLayer
 from maps.services import (
     map_create,
@@ -18,7 +20,7 @@ from maps.services import (
     schema_fields,
 )
 from maps.styles import is_numeric_type
-from maps.tiles import prepare_version
+from projects.demo import demo_projects
 from projects.models import Deliverable, Project
 
 # (project slug, map title)
@@ -53,6 +55,7 @@ def _generated_layer(project: Project, by: User) -> Layer:
     assert boundary is not None  # load() only generates inside a boundary
     w, s, e, n = boundary.extent
     with connection.cursor() as cur:
+        partitions.create_attached(cur, version.pk)
         cur.execute(
             "INSERT INTO layers_feature (version_id, fid, geom, properties) "
             "SELECT %(v)s, i * 40 + j, ST_MakeEnvelope(%(w)s + i * %(dx)s, %(s)s + j * %(dy)s, "
@@ -90,7 +93,7 @@ def load() -> None:
     if analyst is None:
         return
     for slug, title in DEMO_MAPS:
-        project = Project.objects.select_related("agreement__client").filter(slug=slug).first()
+        project = demo_projects().filter(slug=slug).first()
         if project is None or Map.objects.filter(project=project, title=title).exists():
             continue
         layers = list(
@@ -112,7 +115,7 @@ def load() -> None:
                 by=analyst,
                 style=_style_for(version),
             )
-            prepare_version(version.pk)
+            overviews_prepare(version.pk)
         published = map_publish(
             map=new, by=analyst, notes="Demo release: styled and published to the town."
         )

@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from layers.models import Layer, LayerVersion
 from projects.access import TenantQuerySet, UserLike
-from projects.models import STORAGE_SRID, Deliverable, Project
-
-TILE_SRID = 3857
+from projects.models import Deliverable, Project
+from projects.srid import STORAGE_SRID
 
 
 class MapQuerySet(TenantQuerySet["Map"]):
@@ -161,37 +160,3 @@ class ShareLink(models.Model):
         return self.revoked_at is None and (
             self.expires_at is None or self.expires_at > timezone.now()
         )
-
-
-class TileOverview(models.Model):
-    """Generalised geometry of a layer version per low zoom, built by maps.tiles.prepare_version.
-
-    Sub-pixel features are merged into pixel cells (polygons) or thinned to one per cell
-    (points); larger ones are simplified to the zoom's pixel. `fid` names the feature whose
-    attributes the row carries. Geometry in EPSG:3857.
-    """
-
-    version = models.ForeignKey(
-        LayerVersion, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    zoom = models.PositiveSmallIntegerField()
-    fid = models.BigIntegerField()
-    geom = gis.GeometryField(srid=TILE_SRID, spatial_index=False, help_text="EPSG:3857.")
-    # A copy of the named feature's attributes: tiles read one table, no join.
-    properties = models.JSONField(default=dict)
-
-    def __str__(self) -> str:
-        return f"overview z{self.zoom} of version {self.version_id}"
-
-
-class TileOverviewState(models.Model):
-    """Which versions have their overviews built (and up to which zoom)."""
-
-    version = models.OneToOneField(
-        LayerVersion, on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
-    max_zoom = models.SmallIntegerField(help_text="-1 when the layer needs no overview.")
-    built_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"overviews of version {self.version_id} to z{self.max_zoom}"

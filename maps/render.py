@@ -1,11 +1,10 @@
 """Server-side rendering of a map definition: PNG (Pillow), PDF (WeasyPrint) and thumbnails.
 
 Features are read with a server-side cursor, generalised to the output pixel exactly like the
-tiles (maps.tiles), and drawn with the same style the browser uses (maps.styles.color_for).
+tiles (layers.tiles), and drawn with the same style the browser uses (maps.styles.color_for).
 """
 
 import base64
-import json
 import math
 from datetime import date
 from io import BytesIO
@@ -16,8 +15,10 @@ from django.conf import settings
 from django.db import connection
 from PIL import Image, ImageDraw, ImageFont
 
+from layers.tiles import WORLD, generalised_rows_sql
+from maps.selectors import as_dict
 from maps.styles import color_for
-from maps.tiles import _GENERALISE, _RAW_SOURCE, WORLD
+from projects.srid import STORAGE_SRID, TILE_SRID
 
 FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BATCH = 2000
@@ -72,10 +73,8 @@ def _rows(layer: dict[str, Any], frame: Frame) -> Any:
     fields = layer["fields"]
     pairs = ", ".join(f"%(k{i})s::text, o.props -> %(k{i})s::text" for i in range(len(fields)))
     props = f"jsonb_build_object({pairs})" if fields else "'{}'::jsonb"
-    envelope = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 3857)"
-    inner = _GENERALISE.format(
-        source=_RAW_SOURCE.format(where=f"AND geom && ST_Transform({envelope}, 4326)")
-    )
+    envelope = f"ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, {TILE_SRID})"
+    inner = generalised_rows_sql(f"AND geom && ST_Transform({envelope}, {STORAGE_SRID})")
     sql = f"SELECT ST_AsBinary(o.geom), {props} FROM ({inner}) o ORDER BY o.fid"
     params = {
         "v": layer["version_id"],
@@ -93,13 +92,6 @@ def _rows(layer: dict[str, Any], frame: Frame) -> Any:
             geoms = shapely.from_wkb([bytes(r[0]) for r in batch])
             for geom, row in zip(geoms, batch, strict=True):
                 yield geom, as_dict(row[1])
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """JSONB from a raw cursor arrives as text (Django leaves parsing to JSONField)."""
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, dict) else {}
 
 
 def _marker(draw: ImageDraw.ImageDraw, x: float, y: float, symbol: dict, fill: tuple) -> None:

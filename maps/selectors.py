@@ -1,16 +1,27 @@
 """Reads for map pages: always narrowed by the user's scope (projects/access.py)."""
 
+import json
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Max, QuerySet
+from django.db import connection
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 
-from layers.models import LayerVersion
-from maps.models import Map, MapVersion
-from maps.tiles import VIEWER_MAX_ZOOM, layer_name
-from projects.access import UserLike, scope_for
-from projects.models import Project
+from layers.tiles import VIEWER_MAX_ZOOM, layer_name
+from layers.tiles.views import tile_url_template
+from maps.models import Map, MapVersion, ShareLink
+from projects.access import UserLike, is_provider_staff
+from projects.models import Project, ServiceAgreement
+from projects.params import parse_int
+from projects.srid import STORAGE_SRID
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """JSONB from a raw cursor arrives as text (Django leaves parsing to JSONField)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def maps_visible_to(user: UserLike) -> QuerySet[Map]:
@@ -31,23 +42,48 @@ def latest_version(map: Map) -> MapVersion | None:
 
 
 def is_provider_of(user: UserLike, project: Project) -> bool:
-    return project.agreement.provider_id in scope_for(user).provider_ids
+    return is_provider_staff(user, project)
 
 
-def tile_version_for(user: UserLike, layer_id: int, version_id: str | None) -> tuple | None:
-    """(version id, schema, feature count) of a layer version the user may draw, else None.
+def published_versions_of_agreement(user: UserLike, agreement: ServiceAgreement) -> list[Any]:
+    """The agreement's published map versions the user may see, newest first (one per map)."""
+    latest: dict[int, Any] = {}
+    for version in (
+        MapVersion.objects.visible_to(user)
+        .filter(map__project__agreement=agreement)
+        .select_related("map__project")
+        .order_by("map_id", "-number")
+    ):
+        latest.setdefault(version.map_id, version)
+    return sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
 
-    Without an explicit version: the current one for provider staff, the latest published one
-    for clients (whose queryset only holds published versions).
+
+def share_tile_version(link: ShareLink, layer_id: int, version_id: str) -> tuple | None:
+    """(version id, schema, feature count) of a layer version drawn by a share link's map, else None.
+
+    The schema holds only the attributes the published map shows (its style, labels and popups):
+    nothing else of the layer is reachable through the link, whatever a request asks for.
     """
-    qs = LayerVersion.objects.visible_to(user).filter(layer_id=layer_id)
-    if version_id is not None:
-        if not version_id.isdigit():
-            return None
-        qs = qs.filter(pk=int(version_id))
-    elif scope_for(user).is_provider_staff:
-        qs = qs.filter(layer__current_version=F("pk"))
-    return qs.order_by("-number").values_list("pk", "schema", "feature_count").first()
+    vid = parse_int(version_id, name="v", minimum=1)
+    shown = next(
+        (
+            set(layer["fields"])
+            for layer in link.version.definition["layers"]
+            if layer["layer_id"] == layer_id and layer["version_id"] == vid
+        ),
+        None,
+    )
+    if shown is None:
+        return None
+    row = (
+        link.version.layer_versions.filter(layer_id=layer_id, pk=vid or 0)
+        .values_list("pk", "schema", "feature_count")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, schema, count = row
+    return pk, [f for f in schema if str(f.get("name")) in shown], count
 
 
 def basemap_config(key: str) -> dict[str, Any]:
@@ -57,11 +93,12 @@ def basemap_config(key: str) -> dict[str, Any]:
 
 def tile_template(layer: dict[str, Any], *, token: str | None = None) -> str:
     base = (
-        reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0])
+        reverse("maps:share-tile", args=[token, layer["layer_id"], 0, 0, 0]).replace(
+            "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+        )
         if token
-        else reverse("maps:tile", args=[layer["layer_id"], 0, 0, 0])
+        else tile_url_template(layer["layer_id"])
     )
-    base = base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     query = f"?v={layer['version_id']}"
     if layer["fields"]:
         query += "&fields=" + ",".join(layer["fields"])
@@ -90,3 +127,72 @@ def viewer_config(
         ],
         "urls": urls or {},
     }
+
+
+# --- search and labels of a published version (raw SQL on its pinned layer versions)
+
+SEARCH_LIMIT = 20
+
+
+def search_version(version: MapVersion, query: str) -> dict[str, Any]:
+    """Features of the version's layers whose popup/label attributes contain `query` (SQL ILIKE)."""
+    query = query.strip()
+    results: list[dict[str, Any]] = []
+    if len(query) < 1:
+        return {"results": results}
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for layer in version.definition["layers"]:
+        fields = layer["fields"]
+        if not fields or len(results) >= SEARCH_LIMIT:
+            continue
+        where = " OR ".join("properties ->> %s ILIKE %s" for _ in fields)
+        params: list[Any] = [layer["version_id"]]
+        for name in fields:
+            params += [name, pattern]
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT fid, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                f"FROM layers_feature WHERE version_id = %s AND ({where}) ORDER BY fid LIMIT %s",
+                [*params, SEARCH_LIMIT - len(results)],
+            )
+            rows = cur.fetchall()
+        for fid, props, *bbox in rows:
+            props = as_dict(props)
+            match = next(
+                (n for n in fields if query.lower() in str(props.get(n, "")).lower()), fields[0]
+            )
+            results.append(
+                {
+                    "layer": layer["key"],
+                    "layer_title": layer["title"],
+                    "fid": fid,
+                    "label": f"{props.get(match)}",
+                    "attribute": match,
+                    "properties": {n: props.get(n) for n in fields},
+                    "bbox": bbox,
+                }
+            )
+    return {"results": results}
+
+
+LABEL_LIMIT = 300  # per request: more labels than this would not be legible in one view
+
+
+def labels_in(version: MapVersion, *, layer_key: str, bbox: list[float] | None) -> dict[str, Any]:
+    """Label points of one layer of the version in a bounding box (EPSG:4326), larger first."""
+    layer = next((x for x in version.definition["layers"] if str(x["key"]) == layer_key), None)
+    label = (layer or {}).get("style", {}).get("label")
+    if layer is None or not label or bbox is None:
+        return {"labels": []}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_X(p), ST_Y(p), t FROM (SELECT ST_PointOnSurface(ST_Force2D(geom)) AS p, "
+            "properties ->> %(a)s AS t, ST_Area(geom) AS area FROM layers_feature "
+            "WHERE version_id = %(v)s::bigint AND properties ? %(a)s "
+            f"AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {STORAGE_SRID})) q "
+            "WHERE t <> '' ORDER BY area DESC LIMIT %(limit)s",
+            {"a": label["attribute"], "v": layer["version_id"], "w": bbox[0], "s": bbox[1],
+             "e": bbox[2], "n": bbox[3], "limit": LABEL_LIMIT},
+        )  # fmt: skip
+        rows = cur.fetchall()
+    return {"labels": [[round(x, 6), round(y, 6), text] for x, y, text in rows]}

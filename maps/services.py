@@ -1,28 +1,31 @@
 """Writes for maps: compose, style, publish, attach to a deliverable, share. One transaction each."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
 from layers.models import Layer, LayerVersion
+from layers.selectors import features_extent
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.styles import default_style, style_fields, style_resolve
-from projects.access import scope_for
+from projects.access import is_provider_staff, members
 from projects.models import Deliverable, Project
 from projects.services import deliverable_transition
+from projects.srid import STORAGE_SRID
 
 
 def _require_provider(user: User, project: Project) -> None:
-    if project.agreement.provider_id not in scope_for(user).provider_ids:
+    if not is_provider_staff(user, project):
         raise PermissionDenied("Only the provider's staff can change maps.")
 
 
@@ -61,6 +64,8 @@ def map_create(
             summary=f"Map “{new.title}” created in {project.name}",
             actor=by,
             agency_id=project.agreement.client_id,
+            agreement_id=project.agreement_id,
+            client_visible=False,
             target=new,
         )
     return new
@@ -91,7 +96,7 @@ def map_update(
         if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
             raise ValidationError("The extent must be [west, south, east, north] in degrees.")
         map.initial_extent = Polygon.from_bbox((w, s, e, n))
-        map.initial_extent.srid = 4326
+        map.initial_extent.srid = STORAGE_SRID
     with transaction.atomic():
         map.save()
         audit_record(
@@ -99,6 +104,8 @@ def map_update(
             summary=f"Map “{map.title}” edited",
             actor=by,
             agency_id=map.project.agreement.client_id,
+            agreement_id=map.project.agreement_id,
+            client_visible=False,
             target=map,
         )
     return map
@@ -126,6 +133,8 @@ def map_layer_add(*, map: Map, layer: Layer, by: User) -> MapLayer:
             summary=f"“{layer.name}” added to map “{map.title}”",
             actor=by,
             agency_id=map.project.agreement.client_id,
+            agreement_id=map.project.agreement_id,
+            client_visible=False,
             target=map,
         )
     return added
@@ -164,6 +173,8 @@ def map_layer_update(
             summary=f"“{map_layer}” restyled on map “{map_layer.map.title}”",
             actor=by,
             agency_id=map_layer.map.project.agreement.client_id,
+            agreement_id=map_layer.map.project.agreement_id,
+            client_visible=False,
             target=map_layer.map,
         )
     return map_layer
@@ -177,6 +188,8 @@ def map_layer_remove(*, map_layer: MapLayer, by: User) -> None:
             summary=f"“{map_layer}” removed from map “{map_layer.map.title}”",
             actor=by,
             agency_id=map_layer.map.project.agreement.client_id,
+            agreement_id=map_layer.map.project.agreement_id,
+            client_visible=False,
             target=map_layer.map,
         )
         map_layer.delete()
@@ -196,15 +209,9 @@ def map_layers_reorder(*, map: Map, order: list[int], by: User) -> None:
 def _extent(map: Map, version_ids: list[int]) -> list[float]:
     if map.initial_extent is not None:
         return list(map.initial_extent.extent)
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e "
-            "FROM layers_feature WHERE version_id = ANY(%s)) s",
-            [version_ids],
-        )
-        row = cur.fetchone()
-    if row and row[0] is not None:
-        return [float(v) for v in row]
+    extent = features_extent(version_ids)
+    if extent is not None:
+        return extent
     boundary = map.project.agreement.client.boundary
     return list(boundary.extent) if boundary is not None else [-180.0, -85.0, 180.0, 85.0]
 
@@ -269,6 +276,8 @@ def map_publish(*, map: Map, by: User, notes: str) -> MapVersion:
             summary=f"Map “{locked.title}” v{number} published",
             actor=by,
             agency_id=client_id,
+            agreement_id=locked.project.agreement_id,
+            client_visible=True,
             target=version,
             data={"number": number, "layer_versions": [v.pk for v in pinned]},
         )
@@ -276,13 +285,35 @@ def map_publish(*, map: Map, by: User, notes: str) -> MapVersion:
         body = notes.strip() or f"Version {number} of “{locked.title}” is ready to view."
         url = reverse("maps:version", args=[version.pk])
         transaction.on_commit(lambda: _notify(client_id, subject, body, url))
+        transaction.on_commit(partial(_thumbnail_queue, version.pk), robust=True)
     return version
 
 
-def _notify(agency_id: int, subject: str, body: str, url: str) -> None:
-    from notifications.services import notify_agency
+def _thumbnail_queue(version_id: int) -> None:
+    from maps.tasks import version_thumbnail_task
 
-    notify_agency(agency_id=agency_id, kind="map_published", subject=subject, body=body, url=url)
+    version_thumbnail_task.delay(version_id)
+
+
+def map_version_thumbnail_store(*, version_id: int) -> bytes | None:
+    """Render and keep the list thumbnail of a published version (idempotent; a worker's job)."""
+    from maps.render import render_thumbnail
+
+    version = MapVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return None
+    data = render_thumbnail(version.definition)
+    MapVersion.objects.filter(pk=version_id).update(thumbnail=data)
+    return data
+
+
+def _notify(agency_id: int, subject: str, body: str, url: str) -> None:
+    """Everyone of the client agency is told of a new published map."""
+    from notifications.services import notify_users
+
+    notify_users(
+        users=members(agency_id), kind="map_published", subject=subject, body=body, url=url
+    )
 
 
 def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: User) -> MapVersion:
@@ -300,6 +331,8 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
             summary=f"{version} attached to “{deliverable.title}”",
             actor=by,
             agency_id=version.map.project.agreement.client_id,
+            agreement_id=version.map.project.agreement_id,
+            client_visible=True,
             target=version,
             data={"deliverable": deliverable.pk},
         )
@@ -316,9 +349,16 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
 
 
 def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | None) -> ShareLink:
+    """A link that opens `version` without an account, until `expires_at` (SHARE_LINK_MAX_DAYS at most)."""
     _require_provider(by, version.map.project)
-    if expires_at is not None and expires_at <= timezone.now():
+    now = timezone.now()
+    longest = settings.SHARE_LINK_MAX_DAYS
+    if expires_at is None:
+        raise ValidationError(f"A share link must expire, at most {longest} days from today.")
+    if expires_at <= now:
         raise ValidationError("The expiry must be in the future.")
+    if expires_at > now + timedelta(days=longest):
+        raise ValidationError(f"A share link lasts at most {longest} days.")
     with transaction.atomic():
         link = ShareLink.objects.create(version=version, expires_at=expires_at, created_by=by)
         audit_record(
@@ -326,6 +366,8 @@ def share_link_create(*, version: MapVersion, by: User, expires_at: datetime | N
             summary=f"Share link made for {version}",
             actor=by,
             agency_id=version.map.project.agreement.client_id,
+            agreement_id=version.map.project.agreement_id,
+            client_visible=True,
             target=version,
             data={"link": link.pk, "expires_at": expires_at.isoformat() if expires_at else None},
         )
@@ -342,6 +384,8 @@ def share_link_revoke(*, link: ShareLink, by: User) -> ShareLink:
             summary=f"Share link revoked for {link.version}",
             actor=by,
             agency_id=link.version.map.project.agreement.client_id,
+            agreement_id=link.version.map.project.agreement_id,
+            client_visible=True,
             target=link.version,
             data={"link": link.pk},
         )

@@ -2,10 +2,9 @@
 
 from celery import shared_task
 
-from maps.tiles import prepare_version
+from maps.services import map_version_thumbnail_store
 
 
-@shared_task(name="maps.tasks.tile_overviews_prepare_task", acks_late=True)
-def tile_overviews_prepare_task(version_id: int) -> None:
-    # Idempotent: rebuilding the overviews of a version replaces them.
-    prepare_version(version_id)
+@shared_task(name="maps.tasks.version_thumbnail_task", acks_late=True)
+def version_thumbnail_task(version_id: int) -> None:
+    map_version_thumbnail_store(version_id=version_id)

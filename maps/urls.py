@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import api, view_as, views
+from maps import api, views
 
 app_name = "maps"
 urlpatterns = [
@@ -17,8 +17,6 @@ urlpatterns = [
     path("maps/versions/<int:pk>/attach/", views.version_attach, name="attach"),
     path("maps/versions/<int:pk>/share/", views.share_create, name="share-create"),
     path("maps/share-links/<int:pk>/revoke/", views.share_revoke, name="share-revoke"),
-    path("maps/view-as/", view_as.view_as_start, name="view-as"),
-    path("maps/view-as/stop/", view_as.view_as_stop, name="view-as-stop"),
     path("share/<str:token>/", views.share_view, name="share"),
     path("share/<str:token>/search/", views.share_search, name="share-search"),
     path("share/<str:token>/labels/", views.share_labels, name="share-labels"),
@@ -27,12 +25,6 @@ urlpatterns = [
         "share/<str:token>/tiles/<int:layer_id>/<int:z>/<int:x>/<int:y>.pbf",
         views.share_tile,
         name="share-tile",
-    ),
-    path("tiles/layers/<int:layer_id>/tilejson.json", views.layer_tilejson, name="tilejson"),
-    path(
-        "tiles/layers/<int:layer_id>/<int:z>/<int:x>/<int:y>.pbf",
-        views.layer_tile,
-        name="tile",
     ),
     path("api/maps/<int:pk>/", api.api_map, name="api-map"),
     path("api/maps/<int:pk>/layers/", api.api_map_layers, name="api-map-layers"),

@@ -1,16 +1,12 @@
 """Map pages, vector tiles, TileJSON, search and share links. Thin: access, then a service or selector."""
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,16 +15,17 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from layers.models import Layer, LayerVersion
-from maps import tiles
+from layers.models import Layer
+from layers.tiles.views import tile_response
 from maps.models import Map, MapVersion, ShareLink
-from maps.render import as_dict
 from maps.selectors import (
     basemap_config,
     is_provider_of,
+    labels_in,
     latest_version,
     maps_visible_to,
-    tile_version_for,
+    search_version,
+    share_tile_version,
     viewer_config,
 )
 from maps.services import (
@@ -39,23 +36,10 @@ from maps.services import (
     share_link_create,
     share_link_revoke,
 )
-from projects.access import get_object_for, signed_in
+from projects.access import api_login_required, get_object_for, signed_in
+from projects.errors import validation_message
 from projects.models import Deliverable, Project
-
-TILE_CACHE_CONTROL = "private, max-age=3600"
-SEARCH_LIMIT = 20
-
-
-def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Machine routes (tiles, JSON) answer 401 instead of redirecting to the login page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return JsonResponse({"detail": "Authentication required."}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from projects.params import BadParameter, id_param, int_list_param, int_param
 
 
 def staff_only(request: HttpRequest, project: Project) -> None:
@@ -81,7 +65,7 @@ def map_new(request: HttpRequest, slug: str) -> HttpResponse:
             project=project, title=request.POST.get("title", ""), by=signed_in(request)
         )
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
         return redirect("projects:project", slug=slug)
     return redirect("maps:edit", pk=new.pk)
 
@@ -140,7 +124,7 @@ def map_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         version = map_publish(map=map_, by=signed_in(request), notes=request.POST.get("notes", ""))
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
         return redirect("maps:edit", pk=pk)
     messages.success(request, f"Published “{map_.title}” v{version.number} to the client.")
     return redirect("maps:version", pk=version.pk)
@@ -173,6 +157,7 @@ def version_view(request: HttpRequest, pk: int) -> HttpResponse:
     if provider:
         context["deliverables"] = Deliverable.objects.filter(project=project)
         context["share_links"] = version.share_links.all()
+        context["share_days"] = (settings.SHARE_LINK_DEFAULT_DAYS, settings.SHARE_LINK_MAX_DAYS)
     return render(request, "maps/viewer.html", context)
 
 
@@ -207,13 +192,13 @@ def version_attach(request: HttpRequest, pk: int) -> HttpResponse:
     staff_only(request, version.map.project)
     try:
         deliverable = get_object_for(
-            request.user, Deliverable, pk=request.POST.get("deliverable") or 0
+            request.user, Deliverable, pk=id_param(request.POST, "deliverable") or 0
         )
         map_version_attach(version=version, deliverable=deliverable, by=signed_in(request))
     except Http404:
         messages.error(request, "Choose a deliverable of this project.")
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     else:
         messages.success(request, f"v{version.number} attached to “{deliverable.title}”.")
     return redirect("maps:version", pk=pk)
@@ -226,14 +211,14 @@ def share_create(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, MapVersion.objects.select_related("map__project__agreement"), pk=pk
     )
     staff_only(request, version.map.project)
-    days = request.POST.get("days", "30")
     try:
-        expires = timezone.now() + timedelta(days=int(days)) if days else None
+        days = int_param(request.POST, "days", settings.SHARE_LINK_DEFAULT_DAYS, minimum=1)
+        expires = timezone.now() + timedelta(days=min(days or 1, settings.SHARE_LINK_MAX_DAYS + 1))
         share_link_create(version=version, by=signed_in(request), expires_at=expires)
-    except ValueError:
-        messages.error(request, "The expiry must be a number of days.")
+    except BadParameter as exc:
+        messages.error(request, exc.message)
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, validation_message(exc))
     return redirect("maps:version", pk=pk)
 
 
@@ -286,238 +271,21 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
 def share_tile(
     request: HttpRequest, token: str, layer_id: int, z: int, x: int, y: int
 ) -> HttpResponse:
-    link = active_link(token)
-    version_id = request.GET.get("v", "")
-    row = (
-        link.version.layer_versions.filter(layer_id=layer_id, pk=int(version_id))
-        .values_list("pk", "schema", "feature_count")
-        .first()
-        if version_id.isdigit()
-        else None
-    )
+    row = share_tile_version(active_link(token), layer_id, request.GET.get("v", ""))
     if row is None:
         raise Http404("Not found.")
-    return _tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
+    return tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
 
 
 def share_search(request: HttpRequest, token: str) -> HttpResponse:
     return JsonResponse(search_version(active_link(token).version, request.GET.get("q", "")))
 
 
-# --- tiles
-
-
-# Per process: (session key, layer, v) -> (expiry, version row) of an allowed tile request, so a
-# viewer's burst of tiles pays the tenancy queries once per AUTH_MEMO_SECONDS, not per tile.
-AUTH_MEMO_SECONDS = 30
-_auth_memo: dict[tuple[str, int, str | None], tuple[float, tuple]] = {}
-
-
-def _memo_get(key: tuple[str, int, str | None]) -> tuple | None:
-    hit = _auth_memo.get(key)
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
-
-
-def _memo_put(key: tuple[str, int, str | None], row: tuple) -> None:
-    if len(_auth_memo) > 10_000:
-        _auth_memo.clear()
-    _auth_memo[key] = (time.monotonic() + AUTH_MEMO_SECONDS, row)
-
-
-def forget_session_tiles(request: HttpRequest | None, **_: Any) -> None:
-    """On logout (user_logged_out): this session's cookie no longer opens tiles from the memo."""
-    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "") if request is not None else ""
-    # list() copies the keys in one step: tile threads may add entries meanwhile.
-    for memo_key in [k for k in list(_auth_memo) if k[0] == key]:
-        _auth_memo.pop(memo_key, None)
-
-
-@require_GET
-def layer_tile(request: HttpRequest, layer_id: int, z: int, x: int, y: int) -> HttpResponse:
-    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    version = request.GET.get("v")
-    memo_key = (session_key, layer_id, version)
-    # Only explicit versions are memoised: "the current version" may change at any moment.
-    row = _memo_get(memo_key) if session_key and version else None
-    if row is None:
-        if not request.user.is_authenticated:
-            return JsonResponse({"detail": "Authentication required."}, status=401)
-        row = tile_version_for(request.user, layer_id, version)
-        if row is None:
-            raise Http404("Not found.")
-        if session_key and version:
-            _memo_put(memo_key, row)
-    return _tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
-
-
-def _fields(request: HttpRequest, schema: list[dict[str, Any]], param: str = "fields") -> list[str]:
-    raw = request.GET.get(param, "")
-    wanted = [f for f in raw.split(",") if f] if raw else []
-    known = {str(f.get("name")) for f in schema}
-    unknown = [f for f in wanted if f not in known]
-    if unknown:
-        raise ValidationError(f"Unknown attribute(s): {', '.join(unknown)}.")
-    return sorted(set(wanted))
-
-
-def _tile_response(
-    request: HttpRequest, *, layer_id: int, z: int, x: int, y: int, row: tuple
-) -> HttpResponse:
-    version_id, schema, feature_count = row
-    if not tiles.valid_tile(z, x, y):
-        raise Http404("No such tile.")
-    try:
-        fields = _fields(request, schema)
-        # `coarse`: the attributes generalised low-zoom tiles keep (default: all of `fields`).
-        coarse = _fields(request, schema, "coarse") if "coarse" in request.GET else fields
-    except ValidationError as exc:
-        return JsonResponse({"detail": exc.messages[0]}, status=400)
-    spec = tiles.TileSpec(
-        version_id=version_id,
-        layer_id=layer_id,
-        z=z,
-        x=x,
-        y=y,
-        fields=tuple(fields),
-        coarse_fields=tuple(coarse),
-        feature_count=feature_count,
-    )
-    if request.headers.get("If-None-Match") == spec.etag:
-        response = HttpResponse(status=304)
-    else:
-        data = tiles.cached_tile(spec)
-        response = (
-            HttpResponse(data, content_type=tiles.MVT_TYPE) if data else HttpResponse(status=204)
-        )
-    response["ETag"] = spec.etag
-    response["Cache-Control"] = TILE_CACHE_CONTROL
-    return response
-
-
-def _version_bounds(version_id: int) -> list[float]:
-    """The extent recorded at import (no scan of the features); the world when there is none."""
-    extent = LayerVersion.objects.filter(pk=version_id).values_list("extent", flat=True).first()
-    if extent is None:
-        with connection.cursor() as cur:
-            # Versions made without the import service (fixtures) have no recorded extent.
-            cur.execute(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                "(SELECT ST_Extent(geom) AS e FROM layers_feature WHERE version_id = %s) s",
-                [version_id],
-            )
-            row = cur.fetchone()
-        return [float(b) for b in row] if row and row[0] is not None else [-180, -85, 180, 85]
-    return [float(b) for b in extent.extent]
-
-
-@api_login_required
-@require_GET
-def layer_tilejson(request: HttpRequest, layer_id: int) -> HttpResponse:
-    row = tile_version_for(request.user, layer_id, request.GET.get("v"))
-    if row is None:
-        raise Http404("Not found.")
-    version_id, schema, _count = row
-    try:
-        fields = _fields(request, schema)
-    except ValidationError as exc:
-        return JsonResponse({"detail": exc.messages[0]}, status=400)
-    layer = Layer.objects.get(pk=layer_id)
-    bounds = _version_bounds(version_id)
-    # build_absolute_uri would percent-encode the braces of the template.
-    template = request.build_absolute_uri(reverse("maps:tile", args=[layer_id, 0, 0, 0]))
-    template = template.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
-    template += f"?v={version_id}" + ("&fields=" + ",".join(fields) if fields else "")
-    types = {str(f.get("name")): str(f.get("type", "")) for f in schema}
-    body = {
-        "tilejson": "3.0.0",
-        "name": layer.name,
-        "version": f"{version_id}",
-        "scheme": "xyz",
-        "tiles": [template],
-        "minzoom": 0,
-        "maxzoom": tiles.MAX_ZOOM,
-        "bounds": bounds,
-        "vector_layers": [
-            {
-                "id": tiles.layer_name(layer_id),
-                "fields": {name: types[name] for name in (fields or types)},
-                "minzoom": 0,
-                "maxzoom": tiles.MAX_ZOOM,
-            }
-        ],
-    }
-    response = JsonResponse(body)
-    response["Cache-Control"] = "private, max-age=60"
-    return response
-
-
 # --- search
 
 
-def search_version(version: MapVersion, query: str) -> dict[str, Any]:
-    """Features of the version's layers whose popup/label attributes contain `query` (SQL ILIKE)."""
-    query = query.strip()
-    results: list[dict[str, Any]] = []
-    if len(query) < 1:
-        return {"results": results}
-    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    for layer in version.definition["layers"]:
-        fields = layer["fields"]
-        if not fields or len(results) >= SEARCH_LIMIT:
-            continue
-        where = " OR ".join("properties ->> %s ILIKE %s" for _ in fields)
-        params: list[Any] = [layer["version_id"]]
-        for name in fields:
-            params += [name, pattern]
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT fid, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
-                f"FROM layers_feature WHERE version_id = %s AND ({where}) ORDER BY fid LIMIT %s",
-                [*params, SEARCH_LIMIT - len(results)],
-            )
-            rows = cur.fetchall()
-        for fid, props, *bbox in rows:
-            props = as_dict(props)
-            match = next(
-                (n for n in fields if query.lower() in str(props.get(n, "")).lower()), fields[0]
-            )
-            results.append(
-                {
-                    "layer": layer["key"],
-                    "layer_title": layer["title"],
-                    "fid": fid,
-                    "label": f"{props.get(match)}",
-                    "attribute": match,
-                    "properties": {n: props.get(n) for n in fields},
-                    "bbox": bbox,
-                }
-            )
-    return {"results": results}
-
-
-LABEL_LIMIT = 300  # per request: more labels than this would not be legible in one view
-
-
 def labels_for(version: MapVersion, request: HttpRequest) -> dict[str, Any]:
-    """Label points of one layer in a bounding box, larger features first."""
-    key = request.GET.get("layer", "")
-    layer = next((x for x in version.definition["layers"] if str(x["key"]) == key), None)
-    label = (layer or {}).get("style", {}).get("label")
-    bbox = _bbox(request)
-    if layer is None or not label or bbox is None:
-        return {"labels": []}
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_X(p), ST_Y(p), t FROM (SELECT ST_PointOnSurface(ST_Force2D(geom)) AS p, "
-            "properties ->> %(a)s AS t, ST_Area(geom) AS area FROM layers_feature "
-            "WHERE version_id = %(v)s::bigint AND properties ? %(a)s "
-            "AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)) q "
-            "WHERE t <> '' ORDER BY area DESC LIMIT %(limit)s",
-            {"a": label["attribute"], "v": layer["version_id"], "w": bbox[0], "s": bbox[1],
-             "e": bbox[2], "n": bbox[3], "limit": LABEL_LIMIT},
-        )  # fmt: skip
-        rows = cur.fetchall()
-    return {"labels": [[round(x, 6), round(y, 6), text] for x, y, text in rows]}
+    return labels_in(version, layer_key=request.GET.get("layer", ""), bbox=_bbox(request))
 
 
 @api_login_required
@@ -557,18 +325,13 @@ def _bbox(request: HttpRequest) -> list[float] | None:
     return [max(w, -180), max(s, -85), min(e, 180), min(n, 85)]
 
 
-def _int(request: HttpRequest, name: str, default: int) -> int:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else default
-
-
 def export_response(request: HttpRequest, version: MapVersion, fmt: str) -> HttpResponse:
     from maps.render import png_bytes, render_export, render_pdf
 
     if fmt not in ("png", "pdf"):
         raise Http404("Exports are PNG or PDF.")
-    keys = request.GET.get("layers")
-    visible = {int(k) for k in keys.split(",") if k.isdigit()} if keys is not None else None
+    keys = int_list_param(request.GET, "layers")
+    visible = set(keys) if keys is not None else None
     bbox = _bbox(request)
     name = f"{slugify(version.map.title) or 'map'}-v{version.number}"
     if fmt == "pdf":
@@ -579,8 +342,8 @@ def export_response(request: HttpRequest, version: MapVersion, fmt: str) -> Http
             version.definition,
             bbox=bbox,
             visible=visible,
-            width=_int(request, "width", 1200),
-            height=_int(request, "height", 800),
+            width=int_param(request.GET, "width", 1200) or 0,
+            height=int_param(request.GET, "height", 800) or 0,
         )
         response = HttpResponse(png_bytes(image), content_type="image/png")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
@@ -604,10 +367,10 @@ def version_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     from maps.render import render_thumbnail
 
     version = get_object_for(request.user, MapVersion, pk=pk)
-    data = version.thumbnail
-    if data is None:
-        data = render_thumbnail(version.definition)
-        MapVersion.objects.filter(pk=version.pk).update(thumbnail=data)
+    # Stored by the worker after publishing; until then drawn for this answer (GET writes nothing).
+    data = (
+        version.thumbnail if version.thumbnail is not None else render_thumbnail(version.definition)
+    )
     response = HttpResponse(bytes(data), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"
     return response

@@ -1,9 +1,12 @@
-"""Writes for notifications: in-app rows now, emails by a Celery job after the commit."""
+"""Writes for notifications: in-app rows now, emails by a Celery job after the commit.
+
+A leaf: it delivers to the recipients it is given. The app that owns an event decides who is
+told (projects for deliverable moves, maps for publishing, hours for budgets and months).
+"""
 
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -11,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import EmailOptOut, Kind, Notification
-from projects.models import Membership
 
 
 def notify_users(
@@ -44,23 +46,6 @@ def notify_users(
         # robust: a broker outage must not undo the action that notified; the in-app row stays.
         transaction.on_commit(lambda: notification_email_task.delay(email_ids), robust=True)
     return rows
-
-
-def notify_agency(
-    *,
-    agency_id: int,
-    kind: str,
-    subject: str,
-    body: str,
-    url: str = "",
-    roles: Iterable[str] | None = None,
-) -> None:
-    """Notify every member of an agency (or only those holding one of `roles`)."""
-    members = Membership.objects.filter(agency_id=agency_id)
-    if roles is not None:
-        members = members.filter(role__in=list(roles))
-    users = get_user_model().objects.filter(pk__in=members.values("user_id"))
-    notify_users(users=users, kind=kind, subject=subject, body=body, url=url)
 
 
 def notification_email_send(*, notification_ids: list[int]) -> int:
@@ -107,55 +92,3 @@ def email_preferences_set(*, user: User, email_kinds: Iterable[str]) -> None:
             EmailOptOut(user=user, kind=kind)
             for kind in sorted(set(Kind.values) - wanted - existing)
         )
-
-
-def notify_transition(*, transition_id: int) -> None:
-    """Tell the other side of a deliverable's move: delivered → client managers;
-    accepted or changes requested → the provider's leads and the assignee."""
-    from django.db.models import Q
-    from django.urls import reverse
-
-    from projects.models import Deliverable, DeliverableTransition
-
-    t = (
-        DeliverableTransition.objects.select_related(
-            "deliverable__project__agreement__client", "deliverable__assignee", "by"
-        )
-        .filter(pk=transition_id)
-        .first()
-    )
-    if t is None:
-        return
-    d = t.deliverable
-    agreement = d.project.agreement
-    url = reverse("projects:deliverable", args=[d.pk])
-    who = (t.by.get_full_name() or t.by.get_username()) if t.by else "Someone"
-    S = Deliverable.Status
-    if t.to_status == S.DELIVERED:
-        notify_agency(
-            agency_id=agreement.client_id,
-            kind="deliverable_delivered",
-            subject=f"Delivered for your review: {d.title}",
-            body=f"{who} delivered “{d.title}” ({d.project.name}). Accept it or request changes.",
-            url=url,
-            roles=[Membership.Role.MANAGER],
-        )
-        return
-    if t.to_status not in (S.ACCEPTED, S.CHANGES_REQUESTED):
-        return
-    users = list(
-        get_user_model()
-        .objects.filter(
-            Q(memberships__agency_id=agreement.provider_id, memberships__role=Membership.Role.LEAD)
-            | Q(led_projects=d.project)
-            | Q(pk=d.assignee_id or 0)
-        )
-        .distinct()
-    )
-    if t.to_status == S.ACCEPTED:
-        kind, subject = "deliverable_accepted", f"Accepted by {agreement.client}: {d.title}"
-        body = f"{who} accepted “{d.title}” ({d.project.name})."
-    else:
-        kind, subject = "changes_requested", f"Changes requested on {d.title}"
-        body = f"{who} ({agreement.client}) asked for changes to “{d.title}”:\n\n{t.comment}"
-    notify_users(users=users, kind=kind, subject=subject, body=body, url=url)

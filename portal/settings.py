@@ -11,6 +11,9 @@ from portal.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
+# A development deployment (DEBUG=1 in the environment). Kept apart from DEBUG, which test runners
+# switch off: the demo loader (known logins, a superuser) runs only where this is true.
+DEVELOPMENT = DEBUG
 # A development key is only acceptable while DEBUG is on; production must bring its own.
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else None)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "leaflet",
     "axes",
+    "portal",  # the demo composition (portal/management/commands/load_demo.py)
     "audit",
     "projects",
     "layers",
@@ -44,7 +48,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "projects.middleware.ViewAsMiddleware",
+    "projects.view_as.ViewAsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -123,8 +127,18 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Counted per user name AND address (a nested list: the combination), so a stranger's wrong
+# passwords never lock out everyone behind the same address; portal/login_security.py adds the
+# per-account limit over all addresses.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "portal.login_security.LoginLockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "portal.login_security.client_address"
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 30)
+# Reverse proxies in front of the portal that append to X-Forwarded-For (0: none, trust
+# REMOTE_ADDR); TRUSTED_PROXIES optionally lists their addresses or networks.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 # --- Security: strict by default outside DEBUG.
 SECURE = not DEBUG
@@ -266,6 +280,10 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_UNZIPPED_BYTES = env_int("UPLOAD_MAX_UNZIPPED_BYTES", 8 * 1024**3)
 UPLOAD_MAX_ZIP_MEMBERS = env_int("UPLOAD_MAX_ZIP_MEMBERS", 200)
 UPLOAD_MAX_FIELDS = env_int("UPLOAD_MAX_FIELDS", 1000)
+
+# Share links (no account): every link expires; the form proposes the default.
+SHARE_LINK_DEFAULT_DAYS = env_int("SHARE_LINK_DEFAULT_DAYS", 30)
+SHARE_LINK_MAX_DAYS = env_int("SHARE_LINK_MAX_DAYS", 90)
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "sharedgis-demo")
 

@@ -12,5 +12,8 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("", include("hours.urls")),
     path("", include("notifications.urls")),
-    path("", include("audit.urls")),
+    path("", include("projects.audit_log")),
 ]
+
+# A bad query parameter (projects/params.py) answers 400 with its message.
+handler400 = "portal.errors.bad_request"

@@ -1,4 +1,9 @@
-"""Demo agencies, agreements, projects, deliverables and users. Idempotent: keyed by slug/username."""
+"""Demo agencies, agreements, projects, deliverables and users. Idempotent: keyed by slug/username.
+
+The demo owns its provider, that provider's agreements and their projects, and its users; rows that
+users added (another provider serving a demo town, a project that took a demo slug) are left
+exactly as they are. The other apps' demos reach their rows through `demo_agreements`.
+"""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -6,6 +11,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import transaction
+from django.db.models import QuerySet
 
 from projects.models import (
     Agency,
@@ -43,11 +49,23 @@ def _box(lon: float, lat: float, half: float) -> MultiPolygon:
     return MultiPolygon(Polygon(ring), srid=4326)
 
 
+def demo_agreements() -> QuerySet[ServiceAgreement]:
+    """The demo provider's agreements: the only agreements any demo module writes to."""
+    return ServiceAgreement.objects.filter(provider__slug=PROVIDER).select_related("client")
+
+
+def demo_projects() -> QuerySet[Project]:
+    return Project.objects.filter(agreement__in=demo_agreements()).select_related(
+        "agreement__client"
+    )
+
+
 @transaction.atomic
 def load(password: str, today: date | None = None) -> list[tuple[str, str, str]]:
     today = today or date.today()
     User = get_user_model()
-    provider, _ = Agency.objects.update_or_create(
+    # get_or_create: a town others serve too keeps whatever its users changed.
+    provider, _ = Agency.objects.get_or_create(
         slug=PROVIDER,
         defaults={
             "name": "City of Sample GIS Services",
@@ -55,7 +73,7 @@ def load(password: str, today: date | None = None) -> list[tuple[str, str, str]]
             "boundary": _box(-122.29, 38.30, 0.06),
         },
     )
-    town_a, _ = Agency.objects.update_or_create(
+    town_a, _ = Agency.objects.get_or_create(
         slug=TOWN_A,
         defaults={
             "name": "Town of Yountville",
@@ -63,7 +81,7 @@ def load(password: str, today: date | None = None) -> list[tuple[str, str, str]]
             "boundary": _box(-122.362, 38.401, 0.012),
         },
     )
-    town_b, _ = Agency.objects.update_or_create(
+    town_b, _ = Agency.objects.get_or_create(
         slug=TOWN_B,
         defaults={
             "name": "City of Calistoga",
@@ -170,6 +188,9 @@ def load(password: str, today: date | None = None) -> list[tuple[str, str, str]]
     }
     for agreement, slug, name, description in projects:
         client_slug = agreement.client.slug
+        taken = Project.objects.filter(slug=slug).exclude(agreement=agreement).exists()
+        if taken:
+            continue  # a user's project holds the slug: not the demo's to change
         project, _ = Project.objects.update_or_create(
             slug=slug,
             defaults={

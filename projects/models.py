@@ -13,18 +13,17 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from projects.access import CLIENT_ROLES, PROVIDER_ROLES, TenantQuerySet, UserLike, scope_for
+from projects import access
+from projects.access import CLIENT_ROLES, PROVIDER_ROLES, TenantQuerySet, UserLike, agency_q
 
-STORAGE_SRID = 4326
+# Re-exported: older code imports the SRIDs from here.
+from projects.srid import STORAGE_SRID as STORAGE_SRID
+from projects.srid import TILE_SRID as TILE_SRID
 
 
 class AgencyQuerySet(models.QuerySet["Agency"]):
     def visible_to(self, user: UserLike) -> "AgencyQuerySet":
-        scope = scope_for(user)
-        return self.filter(
-            Q(pk__in=scope.provider_ids | scope.client_ids)
-            | Q(client_agreements__provider_id__in=scope.provider_ids)
-        ).distinct()
+        return self.filter(agency_q(user)).distinct()
 
 
 class Agency(models.Model):
@@ -51,11 +50,12 @@ class Agency(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        ADMIN = "admin", "Provider admin"
-        LEAD = "lead", "Project lead"
-        ANALYST = "analyst", "GIS analyst"
-        MANAGER = "manager", "Client manager"
-        VIEWER = "viewer", "Client viewer"
+        # The values are projects.access's: the one place that spells a role.
+        ADMIN = access.ADMIN, "Provider admin"
+        LEAD = access.LEAD, "Project lead"
+        ANALYST = access.ANALYST, "GIS analyst"
+        MANAGER = access.MANAGER, "Client manager"
+        VIEWER = access.VIEWER, "Client viewer"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

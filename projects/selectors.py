@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from projects.access import UserLike, scope_for
+from projects.access import UserLike, can_make_move, is_provider_staff_anywhere
 from projects.models import Agency, Deliverable, Project, ServiceAgreement
 
 OPEN_STATUSES = [
@@ -35,6 +35,16 @@ def deliverables_visible_to(user: UserLike) -> QuerySet[Deliverable]:
     )
 
 
+def allowed_moves(user: UserLike, deliverable: Deliverable) -> list[tuple[str, str]]:
+    """(status, label) of the moves this user may make on the deliverable now."""
+    agreement = deliverable.project.agreement
+    return [
+        (status, Deliverable.Status(status).label)
+        for status, side in deliverable.next_statuses().items()
+        if can_make_move(user, agreement, side)
+    ]
+
+
 @dataclass
 class Home:
     is_provider_staff: bool
@@ -47,10 +57,9 @@ class Home:
 
 def home_for(user: UserLike, *, today: date | None = None, horizon_days: int = 14) -> Home:
     today = today or timezone.localdate()
-    scope = scope_for(user)
     deliverables = deliverables_visible_to(user)
     return Home(
-        is_provider_staff=scope.is_provider_staff,
+        is_provider_staff=is_provider_staff_anywhere(user),
         clients=Agency.objects.visible_to(user).filter(kind=Agency.Kind.CLIENT),
         agreements=ServiceAgreement.objects.visible_to(user).select_related("client", "provider"),
         projects=projects_visible_to(user),

@@ -3,9 +3,10 @@
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from audit.services import audit_record
-from projects.access import scope_for
+from projects.access import can_make_move, client_managers, provider_leads
 from projects.models import Agency, Deliverable, DeliverableTransition, Membership
 
 
@@ -34,15 +35,11 @@ def deliverable_transition(
                 f"A deliverable that is {locked.get_status_display().lower()} cannot move to "
                 f"{Deliverable.Status(to_status).label.lower() if to_status in Deliverable.Status.values else to_status!r}."
             )
-        scope = scope_for(by)
-        if side == "provider" and agreement.provider_id not in scope.provider_ids:
-            raise PermissionDenied("Only the provider's staff can make this change.")
-        if (
-            side == "client"
-            and scope.client_roles.get(agreement.client_id) != Membership.Role.MANAGER
-        ):
+        if not can_make_move(by, agreement, side):
             raise PermissionDenied(
-                "Only a manager of the client agency can accept or request changes."
+                "Only the provider's staff can make this change."
+                if side == "provider"
+                else "Only a manager of the client agency can accept or request changes."
             )
         if to_status == Deliverable.Status.CHANGES_REQUESTED and not comment.strip():
             raise ValidationError("Say what should change: a comment is required.")
@@ -61,6 +58,8 @@ def deliverable_transition(
             summary=f"{locked.title}: {record.from_status} → {to_status}",
             actor=by,
             agency_id=agreement.client_id,
+            agreement_id=agreement.pk,
+            client_visible=True,
             target=locked,
             data=record.as_dict(),
         )
@@ -70,10 +69,45 @@ def deliverable_transition(
 
 
 def _notify_transition(transition_id: int) -> None:
-    """Delivered → the client's managers; accepted or changes requested → provider leads and assignee."""
-    from notifications.services import notify_transition
+    """Tell the other side of a deliverable's move: delivered → the client's managers;
+    accepted or changes requested → the provider's leads, the project lead and the assignee."""
+    from notifications.services import notify_users
 
-    notify_transition(transition_id=transition_id)
+    t = (
+        DeliverableTransition.objects.select_related(
+            "deliverable__project__agreement__client", "deliverable__assignee", "by"
+        )
+        .filter(pk=transition_id)
+        .first()
+    )
+    if t is None:
+        return
+    d = t.deliverable
+    agreement = d.project.agreement
+    url = reverse("projects:deliverable", args=[d.pk])
+    who = (t.by.get_full_name() or t.by.get_username()) if t.by else "Someone"
+    S = Deliverable.Status
+    if t.to_status == S.DELIVERED:
+        notify_users(
+            users=client_managers(agreement),
+            kind="deliverable_delivered",
+            subject=f"Delivered for your review: {d.title}",
+            body=f"{who} delivered “{d.title}” ({d.project.name}). Accept it or request changes.",
+            url=url,
+        )
+        return
+    if t.to_status not in (S.ACCEPTED, S.CHANGES_REQUESTED):
+        return
+    users = [*provider_leads(agreement), d.project.lead, d.assignee]
+    if t.to_status == S.ACCEPTED:
+        kind, subject = "deliverable_accepted", f"Accepted by {agreement.client}: {d.title}"
+        body = f"{who} accepted “{d.title}” ({d.project.name})."
+    else:
+        kind, subject = "changes_requested", f"Changes requested on {d.title}"
+        body = f"{who} ({agreement.client}) asked for changes to “{d.title}”:\n\n{t.comment}"
+    notify_users(
+        users=[u for u in users if u is not None], kind=kind, subject=subject, body=body, url=url
+    )
 
 
 def membership_set(*, user: User, agency: Agency, role: str, by: User | None) -> Membership:

@@ -5,9 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from projects.access import get_object_for, scope_for, signed_in
+from projects.access import get_object_for, signed_in
+from projects.errors import validation_message
 from projects.models import Deliverable, Project
-from projects.selectors import deliverables_visible_to, home_for
+from projects.selectors import allowed_moves, deliverables_visible_to, home_for
 from projects.services import deliverable_transition
 
 
@@ -32,21 +33,12 @@ def deliverable_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deliverable = get_object_for(
         request.user, Deliverable.objects.select_related("project__agreement"), pk=pk
     )
-    scope = scope_for(request.user)
-    agreement = deliverable.project.agreement
-    is_provider = agreement.provider_id in scope.provider_ids
-    is_manager = scope.client_roles.get(agreement.client_id) == "manager"
-    moves = [
-        (status, Deliverable.Status(status).label)
-        for status, side in deliverable.next_statuses().items()
-        if (side == "provider" and is_provider) or (side == "client" and is_manager)
-    ]
     return render(
         request,
         "projects/deliverable_detail.html",
         {
             "deliverable": deliverable,
-            "moves": moves,
+            "moves": allowed_moves(request.user, deliverable),
             "transitions": deliverable.transitions.select_related("by"),
         },
     )
@@ -63,11 +55,8 @@ def deliverable_move(request: HttpRequest, pk: int) -> HttpResponse:
             by=signed_in(request),
             comment=request.POST.get("comment", ""),
         )
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-        return redirect("projects:deliverable", pk=pk)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, validation_message(exc))
         return redirect("projects:deliverable", pk=pk)
     messages.success(
         request, f"“{deliverable.title}” is now {deliverable.get_status_display().lower()}."

@@ -1,4 +1,5 @@
-"""The persona trio every test speaks in: a provider analyst, a manager of town A, one of town B."""
+"""The personas every test speaks in: a provider analyst, a manager of town A, one of town B,
+and a second provider that also serves town A under its own agreement."""
 
 import os
 import uuid
@@ -76,6 +77,34 @@ def world(db: None) -> World:
     )
 
 
+@dataclass
+class SecondProvider:
+    """County GIS, a second provider serving town A under its own agreement.
+
+    Its staff must never reach City GIS's work for town A (rows, audit entries, "View as"),
+    and town A sees each provider's work through that provider's agreement only.
+    """
+
+    provider: Agency
+    admin: AbstractUser
+    analyst: AbstractUser
+    agreement: ServiceAgreement
+    project: Project
+
+
+@pytest.fixture
+def second_provider(world: World) -> SecondProvider:
+    provider = make_agency(kind=Agency.Kind.PROVIDER, name="County GIS", slug="county-gis")
+    agreement = make_agreement(provider=provider, client=world.town_a, title="County roads")
+    return SecondProvider(
+        provider=provider,
+        admin=make_user(username="county_admin", agency=provider, role="admin"),
+        analyst=make_user(username="county_analyst", agency=provider, role="analyst"),
+        agreement=agreement,
+        project=make_project(agreement=agreement, name="Roads for A", slug="roads-a"),
+    )
+
+
 def client_for(user: AbstractUser) -> Client:
     client = Client()
     client.force_login(user)
@@ -106,6 +135,8 @@ def celery_worker(transactional_db: None) -> Iterator[str]:
     """
     from celery.contrib.testing.worker import start_worker
 
+    # A test's last task may queue follow-up work (tile overviews of a 300,000-point layer take
+    # about a minute on a busy 2-core machine); shutdown waits for it rather than failing.
     from portal.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
@@ -113,7 +144,7 @@ def celery_worker(transactional_db: None) -> Iterator[str]:
     app.conf.task_default_queue = queue
     try:
         with start_worker(
-            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=30
+            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=180
         ):
             yield queue
     finally:

@@ -25,6 +25,8 @@ from tests.map_factories import make_published_map, tile_of
 
 # Words that only town A's objects carry: none may reach another agency's response body.
 TOWN_A_MARKERS = (b"Zoning A", b"Town A", b"A services", b"Zoning map A", b"Parcel 1")
+# City GIS's work for town A: what County GIS, which also serves town A, must never see.
+CITY_GIS_TOWN_A_MARKERS = tuple(m for m in TOWN_A_MARKERS if m != b"Town A")
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Route:
 
 def _tile(a: TownA) -> str:
     z, x, y = tile_of(-122.3595, 38.4001, 15)
-    return reverse("maps:tile", args=[a.layer_id, z, x, y]) + f"?v={a.layer_version_id}"
+    return reverse("layers:tile", args=[a.layer_id, z, x, y]) + f"?v={a.layer_version_id}"
 
 
 # Routes that take an object of an agency (in the path): 404 to every other agency.
@@ -143,8 +145,8 @@ OBJECT_ROUTES: dict[str, Route] = {
     ),
     "maps:share-create": Route("post", lambda a: f"/maps/versions/{a.version.pk}/share/"),
     "maps:share-revoke": Route("post", lambda a: f"/maps/share-links/{a.link.pk}/revoke/"),
-    "maps:tilejson": Route("get", lambda a: f"/tiles/layers/{a.layer_id}/tilejson.json"),
-    "maps:tile": Route("get", _tile),
+    "layers:tilejson": Route("get", lambda a: f"/tiles/layers/{a.layer_id}/tilejson.json"),
+    "layers:tile": Route("get", _tile),
     "maps:api-map": Route("patch", lambda a: f"/api/maps/{a.version.map_id}/", json=True),
     "maps:api-map-layers": Route(
         "post",
@@ -204,10 +206,10 @@ OWN_ROUTES: dict[str, Route] = {
     "projects:api-projects": Route("get", lambda a: "/api/projects/"),
     "projects:api-deliverables": Route("get", lambda a: "/api/deliverables/"),
     "maps:list": Route("get", lambda a: "/maps/"),
-    "maps:view-as": Route(
+    "projects:view-as": Route(
         "post", lambda a: "/maps/view-as/", lambda a: {"agency": a.world.town_a.pk}
     ),
-    "maps:view-as-stop": Route("post", lambda a: "/maps/view-as/stop/"),
+    "projects:view-as-stop": Route("post", lambda a: "/maps/view-as/stop/"),
     "hours:timesheet": Route("get", lambda a: "/hours/timesheet/"),
     "hours:entries": Route("get", lambda a: "/hours/entries/?who=all"),
     "hours:entries-import": Route("post", lambda a: "/hours/entries/import/"),

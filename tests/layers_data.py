@@ -122,7 +122,7 @@ def point(x: float = LON, y: float = LAT) -> dict[str, Any]:
 __all__ = ["ImportJob"]
 
 
-def test_database_url() -> str:
+def database_url_for_subprocesses() -> str:
     """DATABASE_URL for a child process (CLI, worker) that must use this test run's database."""
     import os
     from urllib.parse import urlsplit, urlunsplit

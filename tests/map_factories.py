@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import connection
 
+from layers import partitions
 from layers.models import Layer, LayerVersion
 from projects.models import Project
 
@@ -48,6 +49,7 @@ def add_parcels(
 ) -> None:
     """n square parcels on a grid starting at (lon, lat); zone cycles, value = 10 × index."""
     with connection.cursor() as cur:
+        partitions.create_attached(cur, version.pk)
         cur.execute(
             "INSERT INTO layers_feature (version_id, fid, geom, properties) "
             "SELECT %(v)s, i, ST_MakeEnvelope(%(lon)s + (i %% %(cols)s) * %(step)s, "

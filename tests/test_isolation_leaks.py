@@ -100,9 +100,9 @@ def test_a_tile_of_town_a_layer_with_another_layers_version_is_a_404(
     _, other = make_published_map(project=world.project_b, by=world.analyst, n=3)
     foreign = other.definition["layers"][0]["version_id"]
     z, x, y = tile_of(-122.3595, 38.4001, 15)
-    url = reverse("maps:tile", args=[town_a.layer_id, z, x, y])
+    url = reverse("layers:tile", args=[town_a.layer_id, z, x, y])
     assert as_analyst.get(url + f"?v={foreign}").status_code == 404
-    tilejson = reverse("maps:tilejson", args=[town_a.layer_id]) + f"?v={foreign}"
+    tilejson = reverse("layers:tilejson", args=[town_a.layer_id]) + f"?v={foreign}"
     assert client_for(world.manager_a).get(tilejson).status_code == 404
 
 
@@ -125,15 +125,15 @@ def test_clients_tilejson_bounds_and_tiles_come_from_the_published_version_only(
     unpublished = make_layer_version(layer=Layer.objects.get(pk=layer_id))
     add_parcels(unpublished, n=3, lon=-100.0, lat=45.0)  # far away: it would move the bounds
     town = client_for(world.manager_a)
-    body = town.get(reverse("maps:tilejson", args=[layer_id])).json()
+    body = town.get(reverse("layers:tilejson", args=[layer_id])).json()
     assert body["version"] == str(town_a.layer_version_id)
     assert body["bounds"][0] > -123 and body["bounds"][2] < -122
     assert (
-        town.get(reverse("maps:tilejson", args=[layer_id]) + f"?v={unpublished.pk}").status_code
+        town.get(reverse("layers:tilejson", args=[layer_id]) + f"?v={unpublished.pk}").status_code
         == 404
     )
     z, x, y = tile_of(-100.0001, 45.0001, 15)
-    tile = reverse("maps:tile", args=[layer_id, z, x, y]) + f"?v={unpublished.pk}"
+    tile = reverse("layers:tile", args=[layer_id, z, x, y]) + f"?v={unpublished.pk}"
     assert town.get(tile).status_code == 404
     assert town.get(f"/layers/{layer_id}/features/?version={unpublished.number}").status_code == 404
 

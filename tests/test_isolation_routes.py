@@ -13,9 +13,10 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from projects.models import Agency
-from tests.conftest import World, client_for
+from tests.conftest import SecondProvider, World, client_for
 from tests.factories import make_agency, make_agreement, make_project, make_user
 from tests.isolation_table import (
+    CITY_GIS_TOWN_A_MARKERS,
     OBJECT_ROUTES,
     OWN_ROUTES,
     PUBLIC_ROUTES,
@@ -43,12 +44,14 @@ def test_every_route_is_in_the_isolation_table() -> None:
     assert table - names == set(), "spec of routes that no longer exist"
 
 
-def assert_every_object_route_is_404(client: Client, town_a: TownA) -> None:
+def assert_every_object_route_is_404(
+    client: Client, town_a: TownA, markers: tuple[bytes, ...] = TOWN_A_MARKERS
+) -> None:
     before = counts()
     for name, route in OBJECT_ROUTES.items():
         response = call(client, route, town_a)
         assert response.status_code == 404, name
-        assert not any(m in body_of(response) for m in TOWN_A_MARKERS), name
+        assert not any(m in body_of(response) for m in markers), name
     assert counts() == before
 
 
@@ -69,6 +72,49 @@ def test_staff_of_another_provider_get_404_for_every_route_of_a_town_a_object(
     town_a: TownA, other_provider_admin: Client
 ) -> None:
     assert_every_object_route_is_404(other_provider_admin, town_a)
+
+
+def test_the_other_provider_of_town_a_gets_404_for_every_route_of_city_gis_work_there(
+    town_a: TownA, second_provider: SecondProvider
+) -> None:
+    for user in (second_provider.admin, second_provider.analyst):
+        assert_every_object_route_is_404(client_for(user), town_a, CITY_GIS_TOWN_A_MARKERS)
+
+
+def test_the_other_provider_of_town_a_viewing_as_town_a_gets_404_for_every_route(
+    town_a: TownA, second_provider: SecondProvider
+) -> None:
+    client = client_for(second_provider.analyst)
+    assert client.post("/maps/view-as/", {"agency": town_a.world.town_a.pk}).status_code == 302
+    before = counts()
+    for name, route in OBJECT_ROUTES.items():
+        response = call(client, route, town_a)
+        # Reads: 404 like a missing object; writes: refused first, viewing as is read-only.
+        assert response.status_code == (404 if route.method == "get" else 403), name
+        assert not any(m in body_of(response) for m in CITY_GIS_TOWN_A_MARKERS), name
+    assert counts() == before
+
+
+def test_lists_and_own_pages_of_the_other_provider_of_town_a_show_nothing_of_city_gis_work(
+    town_a: TownA, second_provider: SecondProvider
+) -> None:
+    from hours.services import month_close
+
+    month_close(
+        agreement=town_a.world.agreement_a, month=timezone.localdate(), by=town_a.world.lead
+    )
+    own_page = client_for(second_provider.admin).get("/").content
+    assert b"Roads for A" in own_page  # its own work for the same town is there
+    viewing_as = client_for(second_provider.analyst)
+    viewing_as.post("/maps/view-as/", {"agency": town_a.world.town_a.pk})
+    for client in (client_for(second_provider.admin), viewing_as):
+        for name, route in OWN_ROUTES.items():
+            if route.method != "get":
+                continue
+            response = call(client, route, town_a)
+            # Staff pages (timesheet) are 404 while viewing as a client.
+            assert response.status_code in (200, 404), name
+            assert not any(m in body_of(response) for m in CITY_GIS_TOWN_A_MARKERS), name
 
 
 def test_lists_and_own_pages_show_other_agencies_nothing_of_town_a(

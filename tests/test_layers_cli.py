@@ -79,7 +79,7 @@ def test_the_real_command_line_process_runs_end_to_end(
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "DATABASE_URL": d.test_database_url()},
+        env={**os.environ, "DATABASE_URL": d.database_url_for_subprocesses()},
         check=False,
     )
     assert proc.returncode == 1
@@ -122,7 +122,7 @@ def test_the_command_line_imports_in_its_own_process_and_prints_one_json_object(
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "DATABASE_URL": d.test_database_url()},
+        env={**os.environ, "DATABASE_URL": d.database_url_for_subprocesses()},
         check=False,
     )
     assert proc.returncode == 0, proc.stderr

@@ -245,7 +245,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_completes_on_requ
     queue = f"test-kill-{uuid.uuid4().hex[:8]}"
     env = dict(
         os.environ,
-        DATABASE_URL=d.test_database_url(),
+        DATABASE_URL=d.database_url_for_subprocesses(),
         CELERY_QUEUE=queue,
         MEDIA_ROOT=str(tmp_path),
     )

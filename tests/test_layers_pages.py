@@ -225,3 +225,22 @@ def test_the_api_queues_a_replacement_for_a_layer_of_the_same_project_only(
     )
     assert wrong_project.status_code == 404
     assert ImportJob.objects.count() == 1
+
+
+def test_the_layer_table_shows_clients_the_published_version_never_a_newer_unpublished_one(
+    world: Any,
+) -> None:
+    from layers.selectors import layers_of_project
+    from tests.map_factories import add_parcels, make_layer_version, make_published_map
+
+    _, map_version = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    layer = Layer.objects.get(project=world.project_a)
+    published = layer.current_version
+    replacement = make_layer_version(layer=layer, geometry_type="Point")
+    add_parcels(replacement, n=7)
+    (for_client,) = layers_of_project(world.manager_a, world.project_a)
+    (for_staff,) = layers_of_project(world.analyst, world.project_a)
+    assert for_client.shown_version == published
+    assert for_staff.shown_version == replacement
+    page = client_for(world.manager_a).get(f"/projects/{world.project_a.slug}/").content
+    assert b"Point" not in page

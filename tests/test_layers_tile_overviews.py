@@ -3,8 +3,8 @@
 import time
 from pathlib import Path
 
-from maps.models import TileOverview, TileOverviewState
-from maps.tiles import OVERVIEW_MIN_FEATURES
+from layers.models import TileOverview, TileOverviewState
+from layers.tiles import OVERVIEW_MIN_FEATURES
 from tests.conftest import World
 from tests.layers_data import points_frame, run_import
 

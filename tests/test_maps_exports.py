@@ -64,13 +64,35 @@ def test_an_unknown_export_format_is_a_404(version, as_town_a) -> None:
     assert as_town_a.get(reverse("maps:export", args=[version.pk, "tiff"])).status_code == 404
 
 
-def test_a_thumbnail_is_rendered_once_and_kept(version, as_town_a) -> None:
+def test_a_thumbnail_is_drawn_on_the_fly_until_the_worker_has_stored_it(version, as_town_a) -> None:
+    from maps.services import map_version_thumbnail_store
+
     url = reverse("maps:thumbnail", args=[version.pk])
     first = as_town_a.get(url)
     assert first.status_code == 200 and Image.open(io.BytesIO(first.content)).size == (320, 200)
     version.refresh_from_db()
-    assert bytes(version.thumbnail) == first.content
-    assert as_town_a.get(url).content == first.content
+    assert version.thumbnail is None  # reading never writes
+    stored = map_version_thumbnail_store(version_id=version.pk)
+    assert stored == first.content
+    # Served as stored: a changed row is what the page gets.
+    MapVersion.objects.filter(pk=version.pk).update(thumbnail=b"stored")
+    assert as_town_a.get(url).content == b"stored"
+
+
+def test_the_worker_stores_the_thumbnail_once_the_version_is_published(
+    world, celery_worker: str
+) -> None:
+    import time
+
+    _, published = make_published_map(project=world.project_b, by=world.analyst, n=3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        published.refresh_from_db()
+        if published.thumbnail is not None:
+            break
+        time.sleep(0.2)
+    assert published.thumbnail is not None
+    assert Image.open(io.BytesIO(bytes(published.thumbnail))).size == (320, 200)
 
 
 def test_the_map_list_shows_thumbnails_of_published_maps(version, as_town_a) -> None:

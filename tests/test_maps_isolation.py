@@ -25,8 +25,8 @@ def read_routes(version: MapVersion) -> list[str]:
         reverse("maps:export", args=[version.pk, "png"]) + "?width=400&height=300",
         reverse("maps:search", args=[version.pk]) + "?q=Parcel",
         reverse("maps:labels", args=[version.pk]) + "?layer=1&bbox=-123,38,-122,39",
-        reverse("maps:tilejson", args=[layer["layer_id"]]),
-        reverse("maps:tile", args=[layer["layer_id"], *tile_of(-122.3595, 38.4001, 15)])
+        reverse("layers:tilejson", args=[layer["layer_id"]]),
+        reverse("layers:tile", args=[layer["layer_id"], *tile_of(-122.3595, 38.4001, 15)])
         + f"?v={layer['version_id']}",
     ]
 
@@ -51,13 +51,19 @@ def staff_routes(version: MapVersion) -> list[tuple[str, str]]:
 
 
 def test_town_a_opens_every_read_route_of_its_map(world: World, published, as_town_a) -> None:
-    for url in read_routes(published):
-        assert as_town_a.get(url).status_code in (200, 302), url
+    opened = as_town_a.get(reverse("maps:map", args=[published.map_id]))
+    assert opened.status_code == 302
+    assert opened["Location"] == reverse("maps:version", args=[published.pk])
+    for url in read_routes(published)[1:]:
+        assert as_town_a.get(url).status_code == 200, url
 
 
 def test_provider_staff_open_every_route(world: World, published, as_analyst) -> None:
-    for url in read_routes(published):
-        assert as_analyst.get(url).status_code in (200, 302), url
+    opened = as_analyst.get(reverse("maps:map", args=[published.map_id]))
+    assert opened.status_code == 302
+    assert opened["Location"] == reverse("maps:edit", args=[published.map_id])
+    for url in read_routes(published)[1:]:
+        assert as_analyst.get(url).status_code == 200, url
     assert as_analyst.get(reverse("maps:edit", args=[published.map_id])).status_code == 200
 
 

@@ -7,7 +7,8 @@ from django.core import mail
 from django.db import transaction
 
 from notifications.models import EmailOptOut, Notification
-from notifications.services import notify_agency, notify_users
+from notifications.services import notify_users
+from projects.access import MANAGER, members
 from tests.conftest import World, client_for
 
 
@@ -31,8 +32,8 @@ def test_emails_are_sent_by_the_worker_after_commit_and_opt_outs_skip_email(
     world.viewer_a.save()
     EmailOptOut.objects.create(user=world.viewer_a, kind="map_published")
     with transaction.atomic():
-        notify_agency(
-            agency_id=world.town_a.pk,
+        notify_users(
+            users=members(world.town_a.pk),
             kind="map_published",
             subject="Zoning map published",
             body="A new map is ready.",
@@ -51,13 +52,12 @@ def test_emails_are_sent_by_the_worker_after_commit_and_opt_outs_skip_email(
 
 
 @pytest.mark.django_db
-def test_notify_agency_with_roles_reaches_only_those_roles(world: World) -> None:
-    notify_agency(
-        agency_id=world.town_a.pk,
+def test_notifying_the_members_with_a_role_reaches_only_those_roles(world: World) -> None:
+    notify_users(
+        users=members(world.town_a.pk, MANAGER),
         kind="deliverable_delivered",
         subject="Delivered",
         body="",
-        roles=["manager"],
     )
     assert list(Notification.objects.values_list("user__username", flat=True)) == ["manager_a"]
 

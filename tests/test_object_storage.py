@@ -63,7 +63,7 @@ def worker_process(
     queue = f"test-s3-{uuid.uuid4().hex[:8]}"
     env = dict(
         os.environ,
-        DATABASE_URL=d.test_database_url(),
+        DATABASE_URL=d.database_url_for_subprocesses(),
         CELERY_QUEUE=queue,
         STORAGE_URL=seaweedfs.storage_url(bucket),
         MEDIA_ROOT=str(media),

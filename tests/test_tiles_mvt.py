@@ -5,16 +5,15 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from layers.models import LayerVersion
-from maps import tiles
-from maps.models import TileOverview, TileOverviewState
+from layers import tiles
+from layers.models import LayerVersion, TileOverview, TileOverviewState
 from tests.map_factories import add_parcels, make_layer_version, make_parcel_layer, tile_of
 
 pytestmark = pytest.mark.django_db
 
 
 def tile_url(layer_id: int, z: int, x: int, y: int, **query: str) -> str:
-    url = reverse("maps:tile", args=[layer_id, z, x, y])
+    url = reverse("layers:tile", args=[layer_id, z, x, y])
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
@@ -90,7 +89,7 @@ def test_low_zooms_are_generalised_not_capped(world, as_analyst, settings) -> No
     z, x, y = tile_of(-122.35, 38.41, 10)
     assert tiles.tile_source(version.pk, z) == "generalise"
     lazy = decode(as_analyst.get(tile_url(layer.pk, z, x, y, fields="zone")), layer.pk)
-    tiles.prepare_version(version.pk)
+    tiles.overviews_prepare(version.pk)
     assert tiles.tile_source(version.pk, z) == "overview"
     assert tiles.tile_source(version.pk, 13) == "raw"
     prepared = decode(as_analyst.get(tile_url(layer.pk, z, x, y, fields="zone")), layer.pk)
@@ -104,13 +103,13 @@ def test_low_zooms_are_generalised_not_capped(world, as_analyst, settings) -> No
     assert sorted(f["id"] for f in prepared) == sorted(f["id"] for f in lazy)
     assert TileOverview.objects.filter(version=version, zoom=12).exists()
     prepare_again = TileOverview.objects.filter(version=version).count()
-    tiles.prepare_version(version.pk)
+    tiles.overviews_prepare(version.pk)
     assert TileOverview.objects.filter(version=version).count() == prepare_again
 
 
 def test_small_layers_need_no_overview(world) -> None:
     layer = make_parcel_layer(project=world.project_a, n=10)
-    tiles.prepare_version(layer.current_version.pk)
+    tiles.overviews_prepare(layer.current_version.pk)
     assert TileOverviewState.objects.get(version=layer.current_version).max_zoom == -1
     assert tiles.tile_source(layer.current_version.pk, 3) == "raw"
 
@@ -118,7 +117,7 @@ def test_small_layers_need_no_overview(world) -> None:
 def test_tilejson_describes_the_tiles(world, as_analyst) -> None:
     layer = make_parcel_layer(project=world.project_a, n=10)
     response = as_analyst.get(
-        reverse("maps:tilejson", args=[layer.pk]) + "?fields=zone", HTTP_HOST="testserver"
+        reverse("layers:tilejson", args=[layer.pk]) + "?fields=zone", HTTP_HOST="testserver"
     )
     body = response.json()
     assert body["tilejson"] == "3.0.0"
@@ -152,7 +151,7 @@ def test_clients_only_get_tiles_of_published_versions(world, as_town_a) -> None:
 
 def test_generalised_tiles_carry_only_the_coarse_attributes(world, as_analyst) -> None:
     layer = make_parcel_layer(project=world.project_a, n=12_000, cols=120, step=0.0003)
-    tiles.prepare_version(layer.current_version.pk)
+    tiles.overviews_prepare(layer.current_version.pk)
     low = tile_url(layer.pk, *tile_of(-122.35, 38.41, 10), fields="name,zone", coarse="zone")
     assert {tuple(f["properties"]) for f in decode(as_analyst.get(low), layer.pk)} == {("zone",)}
     high = tile_url(layer.pk, *tile_of(-122.3595, 38.4001, 15), fields="name,zone", coarse="zone")

@@ -4,13 +4,16 @@ GDAL older than 3.9 cannot refuse network or arbitrary file access by itself, so
 sniffed here and opened only through an allow-listed driver, from a private working directory.
 """
 
+import json
 import re
 import shutil
 import sqlite3
 import stat
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from django.conf import settings
 
@@ -54,10 +57,16 @@ EXTENSIONS = {
 
 # GDAL configuration for every untrusted read: no network (dead proxy, no curl extensions),
 # no directory scans next to the file, no VRT or Python pixel functions.
+# A dead proxy is bypassed for hosts in NO_PROXY: workers must not set it (docs/security.md), and
+# their egress firewall is the last line.
 GDAL_SAFE_CONFIG = {
     "GDAL_HTTP_PROXY": "127.0.0.1:9",
+    "GDAL_HTTPS_PROXY": "127.0.0.1:9",
     "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_CONNECTTIMEOUT": "1",
     "GDAL_HTTP_MAX_RETRY": "0",
+    # PROJ never downloads transformation grids for an upload.
+    "PROJ_NETWORK": "OFF",
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".sharedgis-no-network",
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "GDAL_VRT_ENABLE_PYTHON": "NO",
@@ -208,18 +217,90 @@ def _check_text_file(path: Path, name: str, driver: str) -> list[str]:
             "Files that point at other data are not accepted."
         )
     if driver == GEOJSON:
-        crs = re.search(r'"crs"\s*:\s*\{[^{}]*\{[^{}]*\}', text)
-        # OGC CRS URNs/URIs are names, not links; anything else with a URL would be fetched.
-        if (
-            crs
-            and re.search(r'"(href|link)"|https?://|file:', crs.group(0), re.IGNORECASE)
-            and "opengis.net/def/crs" not in crs.group(0).lower()
-        ):
-            raise ImportFailed(
-                f"“{name}” gives its coordinate system as a link to fetch. Give it as an EPSG "
-                "code instead (choose one when uploading)."
-            )
+        _check_geojson_crs(path, name)
     return []
+
+
+# A JSON key that decodes to "crs" in any case, letters possibly written as \u escapes. A match can
+# only be a real key: inside a string value its quotes would have to be escaped.
+CRS_KEY = re.compile(rb'"(?:[cC]|\\u00[46]3)(?:[rR]|\\u00[57]2)(?:[sS]|\\u00[57]3)"\s*:\s*')
+# CRS names GDAL resolves from its own tables, never by opening a file or a URL.
+SAFE_CRS_NAME = re.compile(
+    r"^(urn:ogc:def:crs:[A-Za-z0-9.:_-]+|[A-Za-z]{2,10}::?[A-Za-z0-9_.]{1,20}|CRS:?(84|83|27)"
+    r"|https?://www\.opengis\.net/def/crs/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+)$"
+)
+SCAN_CHUNK = 8 * 1024 * 1024
+CRS_VALUE_MAX = 64 * 1024
+
+
+def _crs_is_safe(value: object) -> bool:
+    """Whether GDAL reads this `crs` member without fetching or opening anything."""
+    if not isinstance(value, dict):
+        return True  # GDAL only reads an object; anything else is plain data
+    members = {str(k).lower(): v for k, v in value.items()}
+    kind = str(members.get("type", "")).lower()
+    props = members.get("properties")
+    props = {str(k).lower(): v for k, v in props.items()} if isinstance(props, dict) else {}
+    if kind == "name":
+        return bool(SAFE_CRS_NAME.match(str(props.get("name", "")).strip()))
+    if kind == "epsg":
+        code = props.get("code")
+        return isinstance(code, int) or str(code).isascii() and str(code).isdigit()
+    if kind == "ogc":
+        return bool(SAFE_CRS_NAME.match(str(props.get("urn", "")).strip()))
+    return False  # "link" (href to fetch) and anything GDAL might treat as a file name
+
+
+def _crs_values(path: Path) -> Iterator[object]:
+    """Every value of a `crs` member anywhere in the document, parsed as JSON (escapes decoded)."""
+    decoder = json.JSONDecoder()
+    with path.open("rb") as fh:
+        offset, carry = 0, b""
+        while chunk := fh.read(SCAN_CHUNK):
+            data = carry + chunk
+            for match in CRS_KEY.finditer(data):
+                before = match.start() - 1
+                while before >= 0 and data[before] == 0x5C:  # backslash
+                    before -= 1
+                if (match.start() - 1 - before) % 2:
+                    continue  # an escaped quote: text inside a string value
+                yield _crs_value_at(fh, data, match.end(), offset - len(carry), decoder)
+            offset += len(chunk)
+            # Keys cut by the chunk boundary are found in the next round.
+            carry = data[-64:]
+
+
+def _crs_value_at(
+    fh: BinaryIO, data: bytes, at: int, data_offset: int, decoder: json.JSONDecoder
+) -> object:
+    """The JSON value starting at data[at], read on from the file when the chunk cuts it."""
+    readers = (
+        lambda: data[at : at + 4096].decode("utf-8", errors="replace"),
+        lambda: _read_at(fh, data_offset + at, CRS_VALUE_MAX),
+    )
+    for read in readers:
+        try:
+            return decoder.raw_decode(read())[0]
+        except json.JSONDecodeError:
+            continue
+    return {"type": "unreadable"}  # longer than any CRS, or broken: refused
+
+
+def _read_at(fh: BinaryIO, position: int, size: int) -> str:
+    back = fh.tell()
+    fh.seek(position)
+    text = fh.read(size).decode("utf-8", errors="replace")
+    fh.seek(back)
+    return text
+
+
+def _check_geojson_crs(path: Path, name: str) -> None:
+    for value in _crs_values(path):
+        if not _crs_is_safe(value):
+            raise ImportFailed(
+                f"“{name}” gives its coordinate system as a link to fetch or a file to open. "
+                "Give it as an EPSG code instead (choose one when uploading)."
+            )
 
 
 def _check_gpkg(path: Path, name: str) -> None:

@@ -5,8 +5,7 @@ from typing import Any
 from django import template
 
 from maps.models import MapVersion
-from maps.selectors import is_provider_of, maps_of_project
-from projects.models import Agency
+from maps.selectors import is_provider_of, maps_of_project, published_versions_of_agreement
 
 register = template.Library()
 
@@ -29,5 +28,6 @@ def deliverable_map_versions(context: dict[str, Any], deliverable: Any) -> Any:
 
 
 @register.simple_tag(takes_context=True)
-def view_as_choices(context: dict[str, Any]) -> Any:
-    return Agency.objects.visible_to(context["request"].user).filter(kind=Agency.Kind.CLIENT)
+def agreement_map_versions(context: dict[str, Any], agreement: Any) -> list[Any]:
+    """The agreement's published maps (newest version of each) for the hours agreement page."""
+    return published_versions_of_agreement(context["request"].user, agreement)

@@ -3,7 +3,7 @@
 At zoom z a pixel of a 256-px tile is `pixel_size(z)` metres. Features smaller than a pixel are
 merged into one pixel cell per occupied cell (polygons), thinned to one per cell (points and
 lines), and larger ones are simplified to half a pixel — never cut by an arbitrary feature cap.
-`prepare_version` stores that per zoom (maps_tileoverview) once a layer version is imported; until
+`overviews_prepare` stores that per zoom (TileOverview) once a layer version is imported; until
 it has run, the same generalisation is computed for the requested tile on the fly.
 Tiles of an immutable LayerVersion never change, so the cache and ETag key on the version id.
 """
@@ -16,8 +16,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection, connections, router, transaction
 
-from layers.models import Feature, LayerVersion
-from maps.models import TileOverview, TileOverviewState
+from layers.models import Feature, LayerVersion, TileOverview, TileOverviewState
+from projects.srid import STORAGE_SRID, TILE_SRID
 
 EXTENT = 4096
 BUFFER = 64
@@ -31,6 +31,7 @@ OVERVIEW_MIN_FEATURES = 10_000
 # first tiles in about 1 s instead of 1.2–1.9 s at 2 (bench/viewer.py), and still reads as the data.
 CELL_PX = 3
 WORLD = 20037508.342789244
+WORLD_BOX = f"ST_MakeEnvelope({-WORLD}, {-WORLD}, {WORLD}, {WORLD}, {TILE_SRID})"
 CACHE_SECONDS = 7 * 24 * 3600
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -45,19 +46,19 @@ def layer_name(layer_id: int) -> str:
 
 # Generalised rows (fid, geom in 3857, props) of one zoom from `source` (fid, g in 3857, props).
 # %(c)s is the cell (CELL_PX pixels), %(tol)s one pixel.
-_GENERALISE = """
+_GENERALISE = f"""
 WITH src AS (
   SELECT fid, g, props, ST_Dimension(g) AS dim, ST_Area(g) AS area,
          greatest(ST_XMax(g) - ST_XMin(g), ST_YMax(g) - ST_YMin(g)) AS size,
          floor(ST_X(ST_Centroid(g)) / %(c)s) AS ix, floor(ST_Y(ST_Centroid(g)) / %(c)s) AS iy
-  FROM ({source}) s
+  FROM ({{source}}) s
 )
 SELECT fid, ST_Simplify(g, %(tol)s, true) AS geom, props FROM src WHERE size >= %(c)s
 UNION ALL
 SELECT fid, geom, props FROM (
   SELECT DISTINCT ON (dim, ix, iy) fid, props,
          CASE WHEN dim = 2 THEN ST_MakeEnvelope(ix * %(c)s, iy * %(c)s,
-                                                (ix + 1) * %(c)s, (iy + 1) * %(c)s, 3857)
+                                                (ix + 1) * %(c)s, (iy + 1) * %(c)s, {TILE_SRID})
               ELSE g END AS geom
   FROM src WHERE size < %(c)s
   ORDER BY dim, ix, iy, area DESC, size DESC, fid
@@ -65,16 +66,25 @@ SELECT fid, geom, props FROM (
 """
 
 _RAW_SOURCE = (
-    "SELECT fid, ST_Force2D(ST_Transform(geom, 3857)) AS g, properties AS props "
+    f"SELECT fid, ST_Force2D(ST_Transform(geom, {TILE_SRID})) AS g, properties AS props "
     "FROM layers_feature WHERE version_id = %(v)s::bigint {where}"
 )
+
+
+def generalised_rows_sql(where: str = "") -> str:
+    """SQL of (fid, geom in EPSG:3857, props) rows of version %(v)s generalised like the tiles.
+
+    `where` narrows the raw features (e.g. "AND geom && <box in 4326>"); the caller supplies
+    %(v)s, %(c)s (the merge cell) and %(tol)s (one pixel). Used by server-side map rendering.
+    """
+    return _GENERALISE.format(source=_RAW_SOURCE.format(where=where))
 
 
 def generalise_params(z: int) -> dict[str, float]:
     return {"c": pixel_size(z) * CELL_PX, "tol": pixel_size(z)}
 
 
-def prepare_version(version_id: int) -> None:
+def overviews_prepare(version_id: int) -> None:
     """Precompute the low-zoom overviews of a layer version (idempotent; called after import)."""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM layers_feature WHERE version_id = %s", [version_id])
@@ -131,6 +141,9 @@ def tile_sql(
     }
     env = "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
     margin = f"ST_Expand({env}, %(c)s * 2)"
+    # The margin of an edge tile reaches past the antimeridian, where ST_Transform wraps it to the
+    # other side of the world and the search box would miss the features at the edge: clip first.
+    search = f"ST_Transform(ST_ClipByBox2D({margin}, {WORLD_BOX}), {STORAGE_SRID})"
     if source == "overview":
         props, names = _props_sql(fields, "o.properties")
         rows = (
@@ -141,9 +154,7 @@ def tile_sql(
         )
     elif source == "generalise":
         props, names = _props_sql(fields, "o.props")
-        inner = _GENERALISE.format(
-            source=_RAW_SOURCE.format(where=f"AND geom && ST_Transform({margin}, 4326)")
-        )
+        inner = generalised_rows_sql(f"AND geom && {search}")
         rows = (
             f"SELECT o.fid, ST_AsMVTGeom(o.geom, {env}, %(extent)s, %(buffer)s, true) AS geom"
             f"{props} FROM ({inner}) o"
@@ -151,9 +162,9 @@ def tile_sql(
     else:
         props, names = _props_sql(fields, "f.properties")
         rows = (
-            "SELECT f.fid, ST_AsMVTGeom(ST_Transform(ST_Force2D(f.geom), 3857), "
+            f"SELECT f.fid, ST_AsMVTGeom(ST_Transform(ST_Force2D(f.geom), {TILE_SRID}), "
             f"{env}, %(extent)s, %(buffer)s, true) AS geom{props} FROM layers_feature f "
-            f"WHERE f.version_id = %(v)s::bigint AND f.geom && ST_Transform({margin}, 4326)"
+            f"WHERE f.version_id = %(v)s::bigint AND f.geom && {search}"
         )
     sql = (
         "SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom', 'fid') "
@@ -207,6 +218,7 @@ class TileSpec:
 
 
 def render_tile(spec: TileSpec) -> bytes:
+    """The MVT bytes of one tile (b"" when it holds no feature), straight from PostGIS."""
     source = tile_source(spec.version_id, spec.z, spec.feature_count)
     sql, params = tile_sql(
         version_id=spec.version_id,
@@ -228,6 +240,7 @@ def render_tile(spec: TileSpec) -> bytes:
 
 
 def cached_tile(spec: TileSpec) -> bytes:
+    """`render_tile` through the cache (keyed on the immutable version)."""
     data = cache.get(spec.key)
     if data is None:
         data = render_tile(spec)

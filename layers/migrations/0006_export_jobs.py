@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('layers', '0003_feature_no_fk'),
+        ('layers', '0005_features_without_default_partition'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
