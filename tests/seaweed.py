@@ -103,7 +103,8 @@ def seaweedfs() -> Iterator[SeaweedFS]:
             "-master.volumeSizeLimitMB=64",
             f"-volume.port={volume}",
             f"-volume.port.grpc={volume_grpc}",
-            "-volume.max=20",
+            # Each bucket is a collection that takes several volume slots of its own.
+            "-volume.max=200",
             "-volume.preStopSeconds=0",
             f"-filer.port={filer}",
             f"-filer.port.grpc={filer_grpc}",
