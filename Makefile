@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults bench-raster bench-ogc bench-package clean
+.PHONY: help setup lock run dev test lint typecheck worker backup restore bench-ingest bench-tiles bench-hours bench-load bench-faults bench-raster bench-ogc bench-package bench-downloads clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ bench-ogc: setup ## Benchmark the OGC API against tipg and raw SQL (pages, filte
 
 bench-package: setup ## Benchmark a 1,000,000-feature deliverable package (time, peak RSS) against ogr2ogr
 	DEBUG=1 $(PY) bench/package.py
+
+bench-downloads: setup ## Benchmark 1,000,000-feature downloads: web peak RSS, streamed and as jobs
+	DEBUG=1 $(PY) bench/downloads.py
 
 clean: ## Remove the virtualenv, npm modules and setup stamps
 	rm -rf .venv node_modules .setup staticfiles

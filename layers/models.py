@@ -259,3 +259,45 @@ class TileOverviewState(models.Model):
 
     def __str__(self) -> str:
         return f"overviews of version {self.version_id} to z{self.max_zoom}"
+
+
+class ExportJobQuerySet(TenantQuerySet["ExportJob"]):
+    agreement_path = "version__layer__project__agreement__"
+
+    def client_filter(self, user: UserLike) -> Q | None:
+        return Q(version__published_at__isnull=False)
+
+
+class ExportJob(models.Model):
+    """A download too large to build inside a web request, prepared by a Celery worker.
+
+    Its file goes through Django's storage API (local MEDIA_ROOT or object storage) and is
+    deleted after EXPORT_KEEP_HOURS. A job belongs to the user who asked for it.
+    """
+
+    Status = ImportJob.Status
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.ForeignKey(LayerVersion, on_delete=models.CASCADE, related_name="exports")
+    fmt = models.CharField(max_length=16)  # a key of layers.exports.FORMATS
+    srid = models.PositiveIntegerField(help_text="EPSG code of the exported coordinates.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    message = models.TextField(blank=True)
+    file = models.FileField(upload_to="exports/%Y/%m/", max_length=500, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.version} as {self.fmt} ({self.status})"

@@ -8,7 +8,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
 
-from layers.models import Feature, ImportJob, Layer, LayerVersion
+from layers.models import ExportJob, Feature, ImportJob, Layer, LayerVersion
 from projects.access import UserLike, get_object_for, is_provider_staff
 from projects.models import Project
 
@@ -136,4 +136,13 @@ def recent_jobs(user: User, project: Project) -> QuerySet[ImportJob]:
         .filter(project=project)
         .filter(~Q(status="succeeded"))
         .exclude(Exists(fixed))[:10]
+    )
+
+
+def export_job_for(user: User, job_id: str) -> ExportJob:
+    """A prepared download is its requester's, and only while they may still see the layer."""
+    return get_object_for(
+        user,
+        ExportJob.objects.filter(created_by_id=user.pk).select_related("version__layer"),
+        pk=job_id,
     )

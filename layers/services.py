@@ -8,7 +8,8 @@ nothing behind and cannot duplicate features.
 import logging
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -25,12 +26,12 @@ from django.db import InterfaceError, OperationalError, connection, connections,
 from django.utils import timezone
 
 from audit.services import audit_record
-from layers import partitions
+from layers import exports, partitions
 from layers.ingest import safety
 from layers.ingest.errors import ImportFailed
-from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
+from layers.models import ExportJob, ImportJob, Layer, LayerVersion, RasterVersion
 from layers.raster import safety as raster_safety
-from layers.raster.storage import local_path
+from layers.storage import files
 from projects.access import is_provider_staff
 from projects.models import Project
 
@@ -349,47 +350,11 @@ def layer_import(*, job: ImportJob) -> ImportJob:
     job.refresh_from_db()
     if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
         return job
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.RUNNING,
-        started_at=timezone.now(),
-        attempts=job.attempts + 1,
-        progress=0.01,
-    )
+    _job_start(job)
     write_progress, close_progress = _progress_writer(job.pk)
     try:
-        options = import_options_parse(job.options)
-        with transaction.atomic():
-            with connection.cursor() as cur:
-                # Two deliveries of the same job never import side by side.
-                cur.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [str(job.pk)])
-                if not cur.fetchone()[0]:
-                    return job
-            job.refresh_from_db()
-            if job.status == ImportJob.Status.SUCCEEDED:
-                return job
-            layer_import_file(
-                project=job.project,
-                path=local_path(job.upload),
-                original_filename=job.original_filename,
-                by=job.created_by,
-                options=options,
-                layer=job.layer,
-                progress=write_progress,
-                job=job,
-            )
-    except ImportFailed as exc:
-        _job_fail(job, exc.message)
-    except PermissionDenied as exc:
-        _job_fail(job, str(exc))
-    except SoftTimeLimitExceeded:
-        _job_fail(job, "The import took longer than the time limit and was stopped.")
-    except (OperationalError, InterfaceError):
-        raise  # the database went away: nothing was committed; the task retries the job
-    except Exception:
-        log.exception("import job %s failed", job.pk)
-        _job_fail(
-            job, "The import failed because of an internal error. The GIS team has the details."
-        )
+        with _failures_end(job, "import"):
+            _import_run(job, write_progress)
     finally:
         close_progress()
     job.refresh_from_db()
@@ -399,33 +364,101 @@ def layer_import(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def _job_fail(job: ImportJob, message: str) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now()
+def _import_run(job: ImportJob, write_progress: Callable[[float], None]) -> None:
+    """One import inside its transaction; a second delivery of the job returns at once."""
+    options = import_options_parse(job.options)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            # Two deliveries of the same job never import side by side.
+            cur.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [str(job.pk)])
+            if not cur.fetchone()[0]:
+                return
+        job.refresh_from_db()
+        if job.status == ImportJob.Status.SUCCEEDED:
+            return
+        # The upload may be in object storage: the worker reads a private local copy.
+        with files.local_copy(
+            job.upload, suffix=PurePosixPath(job.upload.name or "").suffix
+        ) as path:
+            layer_import_file(
+                project=job.project,
+                path=path,
+                original_filename=job.original_filename,
+                by=job.created_by,
+                options=options,
+                layer=job.layer,
+                progress=write_progress,
+                job=job,
+            )
+
+
+Job = ImportJob | ExportJob
+
+
+def _job_start(job: Job) -> None:
+    type(job).objects.filter(pk=job.pk).update(
+        status=type(job).Status.RUNNING,
+        started_at=timezone.now(),
+        attempts=job.attempts + 1,
+        progress=0.01,
     )
+
+
+def _job_fail(job: Job, message: str) -> None:
+    type(job).objects.filter(pk=job.pk).update(
+        status=type(job).Status.FAILED, message=message, finished_at=timezone.now()
+    )
+
+
+@contextmanager
+def _failures_end(job: Job, noun: str) -> Iterator[None]:
+    """Whatever goes wrong ends the job as failed, with a message an analyst understands."""
+    try:
+        yield
+    except ImportFailed as exc:
+        _job_fail(job, exc.message)
+    except (PermissionDenied, exports.ExportError) as exc:
+        _job_fail(job, str(exc))
+    except SoftTimeLimitExceeded:
+        _job_fail(job, f"The {noun} took longer than the time limit and was stopped.")
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: nothing was committed; the task retries the job
+    except Exception:
+        log.exception("%s job %s failed", noun, job.pk)
+        _job_fail(
+            job, f"The {noun} failed because of an internal error. The GIS team has the details."
+        )
+
+
+def _jobs_requeue(
+    model: type[Job], task: Any, noun: str, max_attempts: int, queued_after: timedelta
+) -> int:
+    """Re-queue jobs whose worker died (running too long) or whose message was lost (queued too long)."""
+    now = timezone.now()
+    running_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
+    queued_cutoff = now - queued_after
+    manager: Any = model.objects
+    stuck = manager.filter(status="running", started_at__lt=running_cutoff) | manager.filter(
+        status="queued", created_at__lt=queued_cutoff
+    )
+    count = 0
+    for job in stuck:
+        if job.attempts >= max_attempts:
+            _job_fail(job, f"The {noun} was stopped {job.attempts} times; it was given up.")
+            continue
+        manager.filter(pk=job.pk).update(status="queued")
+        task.delay(str(job.pk))
+        count += 1
+    return count
 
 
 def jobs_requeue_stuck(
     *, max_attempts: int = 3, queued_after: timedelta = timedelta(minutes=10)
 ) -> int:
-    """Re-queue jobs whose worker died (running too long) or whose message was lost (queued too long)."""
+    """Re-queue import jobs whose worker died or whose message was lost."""
     from layers.tasks import layer_import_task
 
-    now = timezone.now()
-    running_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
-    queued_cutoff = now - queued_after
-    stuck = ImportJob.objects.filter(
-        status=ImportJob.Status.RUNNING, started_at__lt=running_cutoff
-    ) | ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=queued_cutoff)
-    count = 0
-    for job in stuck:
-        if job.attempts >= max_attempts:
-            _job_fail(job, f"The import was stopped {job.attempts} times; it was given up.")
-            continue
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
-        layer_import_task.delay(str(job.pk))
-        count += 1
-    return count
+    return _jobs_requeue(ImportJob, layer_import_task, "import", max_attempts, queued_after)
 
 
 def partitions_drop_orphans() -> int:
@@ -474,3 +507,98 @@ def _storage_delete(names: list[str]) -> None:
 
     for name in names:
         default_storage.delete(name)
+
+
+# --- Export jobs: downloads too large to build inside a web request.
+
+
+def export_job_request(*, version: LayerVersion, fmt: str, srid: int, by: User) -> ExportJob:
+    """The user's job for this download: a running or ready one is reused, else one is queued."""
+    exports.check_export(version, fmt)
+    srid = exports.export_srid(fmt, srid)
+    from layers.tasks import export_job_task
+
+    with transaction.atomic():
+        reusable = (
+            ExportJob.objects.select_for_update()
+            .filter(version=version, fmt=fmt, srid=srid, created_by=by)
+            .exclude(status=ExportJob.Status.FAILED)
+            .first()
+        )
+        if reusable is not None:
+            return reusable
+        job = ExportJob.objects.create(version=version, fmt=fmt, srid=srid, created_by=by)
+        transaction.on_commit(lambda: export_job_task.delay(str(job.id)))
+    return job
+
+
+def export_job_run(*, job: ExportJob) -> ExportJob:
+    """Build the job's file into storage (the worker's entry point). Running it twice is a no-op."""
+    with connection.cursor() as cur:
+        # Two deliveries of the same job never export side by side.
+        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"export:{job.pk}"])
+        if not cur.fetchone()[0]:
+            return job
+    try:
+        job.refresh_from_db()
+        if job.status in (ExportJob.Status.SUCCEEDED, ExportJob.Status.FAILED):
+            return job
+        _job_start(job)
+        with _failures_end(job, "export"):
+            _export_build(job)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"export:{job.pk}"])
+    job.refresh_from_db()
+    return job
+
+
+def _export_build(job: ExportJob) -> None:
+    version = job.version
+    total = max(version.feature_count, 1)
+    last = [0.0]
+
+    def done(rows: int) -> None:
+        fraction = 0.02 + 0.9 * rows / total
+        if fraction - last[0] >= 0.02:
+            last[0] = fraction
+            ExportJob.objects.filter(pk=job.pk).update(progress=round(fraction, 3))
+
+    filename = exports.download_filename(version, job.fmt, job.srid)
+    with tempfile.TemporaryDirectory(prefix="sharedgis-export-") as tmp:
+        out = exports.export_version(
+            version=version, fmt=job.fmt, srid=job.srid, out=Path(tmp) / filename, done=done
+        )
+        size = out.stat().st_size
+        field = ExportJob._meta.get_field("file")
+        name = files.save_file(
+            field.storage, field.generate_filename(job, f"{job.pk.hex}/{filename}"), out
+        )
+    updated = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(
+        status=ExportJob.Status.SUCCEEDED,
+        progress=1.0,
+        file=name,
+        size_bytes=size,
+        finished_at=timezone.now(),
+    )
+    if not updated:  # the job was given up meanwhile: keep no orphan file
+        field.storage.delete(name)
+
+
+def export_jobs_sweep(*, max_attempts: int = 3) -> int:
+    """Delete expired exports (file and row) and re-queue jobs whose worker died. Returns both."""
+    from layers.tasks import export_job_task
+
+    now = timezone.now()
+    expired = ExportJob.objects.filter(
+        finished_at__lt=now - timedelta(hours=settings.EXPORT_KEEP_HOURS)
+    )
+    count = 0
+    for job in expired:
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+        count += 1
+    return count + _jobs_requeue(
+        ExportJob, export_job_task, "export", max_attempts, timedelta(minutes=10)
+    )

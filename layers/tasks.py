@@ -6,8 +6,14 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from layers import partitions
-from layers.models import ImportJob
-from layers.services import jobs_requeue_stuck, layer_import, partitions_drop_orphans
+from layers.models import ExportJob, ImportJob
+from layers.services import (
+    export_job_run,
+    export_jobs_sweep,
+    jobs_requeue_stuck,
+    layer_import,
+    partitions_drop_orphans,
+)
 
 # Registered with Celery through this module (autodiscovery reads each app's tasks.py).
 from layers.tiles.tasks import tile_overviews_prepare_task as tile_overviews_prepare_task
@@ -41,6 +47,19 @@ def requeue_stuck_jobs_task() -> int:
 @shared_task(name="layers.tasks.drop_orphan_partitions_task")
 def drop_orphan_partitions_task() -> int:
     return partitions_drop_orphans()
+
+
+@shared_task(name="layers.tasks.export_job_task", acks_late=True, reject_on_worker_lost=True)
+def export_job_task(job_id: str) -> str:
+    job = ExportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    return export_job_run(job=job).status
+
+
+@shared_task(name="layers.tasks.export_jobs_sweep_task")
+def export_jobs_sweep_task() -> int:
+    return export_jobs_sweep()
 
 
 @shared_task(name="layers.tasks.partitions_retire_task")

@@ -8,18 +8,35 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from layers import selectors
-from layers.exports import FORMATS, ExportError, download_filename, export_version
-from layers.models import Layer, LayerVersion, RasterVersion
-from layers.services import can_edit_layers, layer_delete
+from layers.exports import (
+    FORMATS,
+    STREAMED,
+    ExportError,
+    check_export,
+    download_filename,
+    export_srid,
+    export_version,
+    stream_version,
+)
+from layers.models import ExportJob, Layer, LayerVersion, RasterVersion
+from layers.services import can_edit_layers, export_job_request, layer_delete
 from layers.signals import layer_version_downloaded
+from layers.storage import files
 from layers.tiles.views import tile_url_template
+from projects.access import signed_in
 from projects.params import int_param
 from projects.srid import STORAGE_SRID
 
@@ -76,6 +93,7 @@ def layer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": selectors.versions_for(request.user, layer),
             "can_edit": can_edit_layers(request.user, layer.project),
             "formats": [(key, spec[3]) for key, spec in FORMATS.items()],
+            "prepared_downloads": version.feature_count > settings.EXPORT_JOB_MIN_FEATURES,
             "preview": version.feature_count <= selectors.GEOJSON_PREVIEW_LIMIT,
             "extent": list(version.extent.extent) if version.extent else None,
             "basemap": settings.BASEMAPS.get(settings.DEFAULT_BASEMAP),
@@ -162,9 +180,15 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(body, content_type="application/geo+json")
 
 
+def _download_srid(request: HttpRequest, version: LayerVersion) -> int:
+    source = request.GET.get("crs") or request.POST.get("crs")
+    return version.source_srid if source == "source" and version.source_srid else STORAGE_SRID
+
+
 @login_required
 @require_GET
 def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
+    """Small layers stream straight away; large ones are offered as a prepared download (a job)."""
     layer = selectors.layer_for(request.user, pk)
     version = selectors.version_for(
         request.user, layer, int_param(request.GET, "version", 0) or None
@@ -173,28 +197,102 @@ def layer_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
         return _raster_download(version, fmt)
     if fmt not in FORMATS:
         return HttpResponse("Unknown format.", status=404)
-    srid = (
-        version.source_srid
-        if request.GET.get("crs") == "source" and version.source_srid
-        else STORAGE_SRID
-    )
-    tmp = Path(tempfile.mkdtemp(prefix="sharedgis-dl-"))
-    out = tmp / f"download{FORMATS[fmt][1]}"
+    srid = _download_srid(request, version)
     try:
-        export_version(version=version, fmt=fmt, srid=srid, out=out)
+        check_export(version, fmt)
     except ExportError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
+    if version.feature_count > settings.EXPORT_JOB_MIN_FEATURES:
+        # Minutes of work: a worker builds it while the page shows progress.
+        return render(
+            request,
+            "layers/export_prepare.html",
+            {
+                "layer": layer,
+                "version": version,
+                "fmt": fmt,
+                "label": FORMATS[fmt][3],
+                "crs": "source" if srid != STORAGE_SRID else "",
+                "srid": export_srid(fmt, srid),
+            },
+        )
     layer_version_downloaded.send(sender=LayerVersion, version=version, user=request.user)
+    filename = download_filename(version, fmt, srid)
+    if fmt in STREAMED:
+        response = StreamingHttpResponse(
+            stream_version(version, fmt, srid), content_type=FORMATS[fmt][2]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    tmp = Path(tempfile.mkdtemp(prefix="sharedgis-dl-"))
+    out = tmp / f"download{FORMATS[fmt][1]}"
+    export_version(version=version, fmt=fmt, srid=srid, out=out)
     handle = out.open("rb")
     # The open handle keeps the data readable; the directory entry can go now.
     out.unlink()
     tmp.rmdir()
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=download_filename(version, fmt, srid),
-        content_type=FORMATS[fmt][2],
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type=FORMATS[fmt][2])
+
+
+@login_required
+@require_POST
+def export_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask a worker to prepare a download; the job page follows it and links the file."""
+    layer = selectors.layer_for(request.user, pk)
+    version = selectors.version_for(
+        request.user, layer, int_param(request.POST, "version", 0) or None
     )
+    fmt = request.POST.get("format", "")
+    try:
+        job = export_job_request(
+            version=version, fmt=fmt, srid=_download_srid(request, version), by=signed_in(request)
+        )
+    except ExportError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    return redirect("layers:export", job_id=job.pk)
+
+
+@login_required
+@require_GET
+def export_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = selectors.export_job_for(request.user, job_id)
+    return render(request, "layers/export_job.html", {"job": job, "payload": export_payload(job)})
+
+
+@login_required
+@require_GET
+def export_status(request: HttpRequest, job_id: str) -> JsonResponse:
+    return JsonResponse(export_payload(selectors.export_job_for(request.user, job_id)))
+
+
+@login_required
+@require_GET
+def export_file(request: HttpRequest, job_id: str) -> HttpResponseBase:
+    """The prepared file: streamed from local storage, or a short-lived signed object-store link."""
+    job = selectors.export_job_for(request.user, job_id)
+    if job.status != ExportJob.Status.SUCCEEDED or not job.file:
+        return redirect("layers:export", job_id=job.pk)
+    layer_version_downloaded.send(sender=LayerVersion, version=job.version, user=request.user)
+    return files.download_response(
+        job.file,
+        filename=download_filename(job.version, job.fmt, job.srid),
+        content_type=FORMATS[job.fmt][2],
+    )
+
+
+def export_payload(job: ExportJob) -> dict[str, object]:
+    return {
+        "id": str(job.pk),
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "progress": job.progress,
+        "message": job.message,
+        "size_bytes": job.size_bytes,
+        "status_url": reverse("layers:export-status", kwargs={"job_id": job.pk}),
+        "file_url": reverse("layers:export-file", kwargs={"job_id": job.pk})
+        if job.status == ExportJob.Status.SUCCEEDED
+        else "",
+    }
 
 
 def _raster_download(version: LayerVersion, fmt: str) -> HttpResponseBase:

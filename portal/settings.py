@@ -221,6 +221,32 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+
+# ==== Scale-out (operations: object storage, read replica, big exports) ====================
+# STORAGE_URL (s3://bucket?endpoint=…) moves every stored file to object storage; unset keeps
+# MEDIA_ROOT. DATABASE_REPLICA_URL adds a streaming replica for reads (portal/db_router.py).
+from portal.scaleout import database_replica, storage_backend  # noqa: E402
+
+STORAGES["default"] = storage_backend(env_str("STORAGE_URL", ""))
+# A file served from object storage: a signed link valid this long (seconds).
+STORAGE_LINK_SECONDS = env_int("STORAGE_LINK_SECONDS", 300)
+_replica = database_replica(env_str("DATABASE_REPLICA_URL", ""), primary=DATABASES["default"])
+if _replica:
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(0, "portal.db_router.PrimaryPinMiddleware")
+# After a write, that browser's reads stay on the primary this long (covers replica lag).
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 15)
+# Downloads of layers with more features than this are built by a worker (an ExportJob);
+# smaller ones stream straight from the database.
+EXPORT_JOB_MIN_FEATURES = env_int("EXPORT_JOB_MIN_FEATURES", 100_000)
+# Prepared exports are kept this long, then the sweeper deletes them.
+EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24)
+CELERY_BEAT_SCHEDULE["sweep-export-jobs"] = {
+    "task": "layers.tasks.export_jobs_sweep_task",
+    "schedule": 600.0,
+}
+# ==== End scale-out =========================================================================
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -23,7 +23,7 @@ from collaboration.models import (
     RequestEvent,
 )
 from hours.models import MonthClose, TimeEntry
-from layers.models import ImportJob, Layer
+from layers.models import ExportJob, ImportJob, Layer, LayerVersion
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.services import map_layer_add, map_publish, share_link_create
 from ogc.models import AccessToken
@@ -41,6 +41,15 @@ TOWN_A_MARKERS = (b"Zoning A", b"Town A", b"A services", b"Zoning map A", b"Parc
 CITY_GIS_TOWN_A_MARKERS = tuple(m for m in TOWN_A_MARKERS if m != b"Town A")
 
 
+def a_vector_version_id(version: MapVersion) -> int:
+    """The version id of the map's (first) vector layer; the map also holds a raster."""
+    return next(
+        int(entry["version_id"])
+        for entry in version.definition["layers"]
+        if not entry["style"]["type"].startswith("raster_")
+    )
+
+
 @dataclass
 class TownA:
     """One of each object of town A that a route can take."""
@@ -56,6 +65,7 @@ class TownA:
     request: MapRequest
     attachment: RequestAttachment
     thread: CommentThread
+    export: ExportJob
 
     def _entry(self, raster: bool) -> dict[str, Any]:
         return next(
@@ -131,6 +141,13 @@ def make_town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
         request=request,
         attachment=request.attachments.get(),
         thread=thread,
+        # A prepared download asked for by town A's manager, of the published layer version.
+        export=ExportJob.objects.create(
+            version=LayerVersion.objects.get(pk=a_vector_version_id(version)),
+            fmt="gpkg",
+            srid=4326,
+            created_by=world.manager_a,
+        ),
     )
 
 
@@ -185,6 +202,12 @@ OBJECT_ROUTES: dict[str, Route] = {
         "post", lambda a: f"/api/projects/{a.world.project_a.slug}/layers/imports/"
     ),
     "layers:api-job": Route("get", lambda a: f"/api/imports/{a.job.pk}/"),
+    "layers:export-create": Route(
+        "post", lambda a: f"/layers/{a.layer_id}/exports/", lambda a: {"format": "gpkg"}
+    ),
+    "layers:export": Route("get", lambda a: f"/exports/{a.export.pk}/"),
+    "layers:export-status": Route("get", lambda a: f"/exports/{a.export.pk}/status.json"),
+    "layers:export-file": Route("get", lambda a: f"/exports/{a.export.pk}/file/"),
     "maps:create": Route(
         "post", lambda a: f"/maps/new/{a.world.project_a.slug}/", lambda a: {"title": "New"}
     ),
@@ -325,6 +348,10 @@ OBJECT_ROUTES: dict[str, Route] = {
     ),
 }
 
+# Object routes that write and that a client user may use on its own published objects (asking
+# for a prepared download); tests/test_isolation_leaks.py keeps clients out of all the others.
+CLIENT_WRITES = frozenset({"layers:export-create"})
+
 # Routes without an agency's object in the path: lists and the user's own things, each scoped.
 OWN_ROUTES: dict[str, Route] = {
     "home": Route("get", lambda a: "/"),
@@ -431,4 +458,5 @@ def counts() -> tuple[int, ...]:
         Comment.objects.count(),
         DeliverablePackage.objects.count(),
         ServiceAgreement.objects.filter(alternative_hourly_rate__isnull=False).count(),
+        ExportJob.objects.count(),
     )

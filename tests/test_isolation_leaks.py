@@ -19,7 +19,15 @@ from notifications.models import Notification
 from projects.models import Agency
 from tests.conftest import World, client_for
 from tests.factories import make_agency, make_agreement
-from tests.isolation_table import OBJECT_ROUTES, TownA, _tile, call, counts, make_town_a
+from tests.isolation_table import (
+    CLIENT_WRITES,
+    OBJECT_ROUTES,
+    TownA,
+    _tile,
+    call,
+    counts,
+    make_town_a,
+)
 from tests.map_factories import add_parcels, make_layer_version, make_published_map, tile_of
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +39,7 @@ def town_a(world: World, settings: Any, tmp_path: Path) -> TownA:
 
 
 WRITES = {n: r for n, r in OBJECT_ROUTES.items() if r.method != "get"}
+PROVIDER_WRITES = {n: r for n, r in WRITES.items() if n not in CLIENT_WRITES}
 
 
 @pytest.mark.parametrize("persona", ["viewer_a", "manager_a"])
@@ -39,7 +48,7 @@ def test_town_a_clients_change_nothing_through_any_provider_write_route(
 ) -> None:
     client = client_for(getattr(town_a.world, persona))
     before = counts()
-    for name, route in WRITES.items():
+    for name, route in PROVIDER_WRITES.items():
         assert call(client, route, town_a).status_code in (302, 400, 403, 404), name
     assert counts() == before
 

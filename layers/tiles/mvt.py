@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 
-from layers.models import LayerVersion, TileOverview, TileOverviewState
+from layers.models import Feature, LayerVersion, TileOverview, TileOverviewState
 from projects.srid import STORAGE_SRID, TILE_SRID
 
 EXTENT = 4096
@@ -229,7 +229,9 @@ def render_tile(spec: TileSpec) -> bytes:
         fields=spec.fields if source == "raw" else spec.coarse_fields,
         source=source,
     )
-    with transaction.atomic(), connection.cursor() as cur:
+    # A read replica answers tiles when one is configured (DATABASE_REPLICA_URL).
+    alias = router.db_for_read(Feature)
+    with transaction.atomic(using=alias), connections[alias].cursor() as cur:
         # Parallel workers cost 5–50 ms to start: far more than a tile query takes.
         cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cur.execute(sql, params)
