@@ -137,7 +137,6 @@ def celery_worker(transactional_db: None) -> Iterator[str]:
 
     # A test's last task may queue follow-up work (tile overviews of a 300,000-point layer take
     # about a minute on a busy 2-core machine); shutdown waits for it rather than failing.
-
     from portal.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
