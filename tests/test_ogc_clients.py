@@ -212,7 +212,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_document(
          # The coverage phase takes about two minutes here; its edge cases (negative tile
          # rows, bad ids) are specified in tests/test_ogc_features.py instead.
          "--max-examples", "10", "--phases", "examples,fuzzing", "--no-color"],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
         env={**os.environ, "HOME": str(tmp_path), "SCHEMATHESIS_HOOKS": ""},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
