@@ -135,6 +135,8 @@ def celery_worker(transactional_db: None) -> Iterator[str]:
     """
     from celery.contrib.testing.worker import start_worker
 
+    # A test's last task may queue follow-up work (tile overviews of a 300,000-point layer take
+    # about a minute on a busy 2-core machine); shutdown waits for it rather than failing.
     from portal.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
@@ -142,7 +144,7 @@ def celery_worker(transactional_db: None) -> Iterator[str]:
     app.conf.task_default_queue = queue
     try:
         with start_worker(
-            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=120
+            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=180
         ):
             yield queue
     finally:
