@@ -4,7 +4,7 @@ later verify that a rebuild is byte-for-byte what was accepted.
 Contents, for each map version attached to the deliverable (the newest of each map):
   maps/<map>-v<N>.pdf and .png   the printable export at the pinned version
   data/<layer>-v<N>.gpkg         every vector layer at its pinned version (streamed, EPSG:4326)
-  data/<layer>-v<N>.tif          raster layers as COG, through RASTER_EXPORTER (see below)
+  data/<layer>-v<N>.tif          raster layers: their stored Cloud-Optimized GeoTIFF, as imported
   styles/<layer>-v<N>.json/.sld  our style JSON, and SLD 1.0 for QGIS and GeoServer
   metadata/<map>-v<N>.xml        ISO 19115-style metadata (title, abstract, extent, CRS, lineage)
   README.txt, acceptance.json    what this is; the deliverable's recorded moves
@@ -22,7 +22,6 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from django.utils.text import slugify
 
 from layers.exports import export_version
 from layers.models import Layer, LayerVersion
+from layers.raster.importer import export_raster
 from maps.models import MapVersion
 from maps.render import png_bytes, render_export
 from projects.models import Deliverable
@@ -42,10 +42,6 @@ CHUNK = 1024 * 1024
 PNG_SIZE = (1600, 1060)
 # GDAL stamps GeoPackages with the current time unless told otherwise.
 GPKG_DATE = "2000-01-01T00:00:00Z"
-
-# Raster layers (Cloud-Optimized GeoTIFF) are written by the raster code when it exists:
-# set to a callable (version, out_path) -> Path, e.g. from the raster app's AppConfig.ready().
-RASTER_EXPORTER: Callable[[LayerVersion, Path], Path] | None = None
 
 
 class PackageError(Exception):
@@ -350,12 +346,7 @@ def stage_files(deliverable: Deliverable, root: Path) -> list[str]:
                 continue
             stem = f"{_name(entry['title'] or lv.layer.name, 'layer')}-v{lv.number}"
             if lv.layer.kind == Layer.Kind.RASTER:
-                if RASTER_EXPORTER is None:
-                    readme.append(
-                        f"  {entry['title']}: raster data not included (no raster exporter installed)."
-                    )
-                    continue
-                RASTER_EXPORTER(lv, root / "data" / f"{stem}.tif")
+                export_raster(version=lv, fmt="cog", out=root / "data" / f"{stem}.tif")
                 data_name = f"data/{stem}.tif"
             else:
                 _gpkg(lv, root / "data" / f"{stem}.gpkg")

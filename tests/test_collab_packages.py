@@ -100,3 +100,35 @@ def test_the_package_is_built_by_a_celery_job_then_served(
             .status_code
             == 404
         )
+
+
+@pytest.mark.django_db
+def test_a_package_carries_each_raster_layer_as_its_cloud_optimized_geotiff(
+    world: World, tmp_path: Path, settings: object
+) -> None:
+    from maps.models import MapVersion
+    from maps.services import map_layer_add, map_publish, map_version_attach
+    from tests import raster_data
+    from tests.map_factories import make_published_map
+    from tests.raster_helpers import import_raster
+
+    settings.MEDIA_ROOT = tmp_path  # type: ignore[attr-defined]
+    map_, _ = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    dem = import_raster(
+        raster_data.dem(tmp_path / "dem.tif", size=64),
+        project=world.project_a,
+        by=world.analyst,
+        name="Elevation A",
+    )
+    map_layer_add(map=map_, layer=dem.layer, by=world.analyst)
+    version: MapVersion = map_publish(map=map_, by=world.analyst, notes="with elevation")
+    map_version_attach(version=version, deliverable=world.deliverable_a, by=world.analyst)
+    out = tmp_path / "p.zip"
+    build_package_file(world.deliverable_a, out)
+    archive = zipfile.ZipFile(out)
+    names = verify_manifest(archive)
+    (tif,) = [n for n in names if n.endswith(".tif")]
+    top = archive.namelist()[0].split("/")[0]
+    stored = dem.raster.cog.open("rb").read()
+    assert archive.read(f"{top}/{tif}") == stored  # the COG as imported, byte for byte
+    assert b"not included" not in archive.read(f"{top}/README.txt")
