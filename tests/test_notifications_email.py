@@ -79,8 +79,11 @@ def test_a_user_sees_only_their_own_notifications_and_can_turn_email_off(world: 
     assert Notification.objects.get(user=world.manager_a).read_at is None
 
 
+@pytest.mark.django_db  # every request checks its database connection first (portal.health)
 def test_anonymous_users_are_sent_to_login_for_notifications(client) -> None:  # type: ignore[no-untyped-def]
-    assert client.get("/notifications/").status_code == 302
+    response = client.get("/notifications/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/notifications/")
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 /* Comments pinned on a published map version: their own layer of pins on the viewer's map, a
    threaded list beside it, an open/resolved filter, replies, resolve and reopen.
    Talks to GET/POST /api/maps/versions/<id>/comments/ (GeoJSON) or a share link's comments.
-   Hooks into the viewer only through window.sharedgisMap (the Leaflet map maps.js made). */
+   Hooks into the viewer only through the Leaflet map the map modules announce (sharedgis:mapready). */
 (function () {
   "use strict";
 
@@ -173,9 +173,15 @@
     window.SharedGISComments = { reload: load };
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  // The map modules (static/js/maps/main.js) are deferred and start on DOMContentLoaded too, in an
+  // order this classic script cannot rely on: they announce the map with "sharedgis:mapready".
+  function begin(map) {
     var section = document.getElementById("comments");
-    if (!section || !window.sharedgisMap) { return; }
-    start(section, window.sharedgisMap);
-  });
+    if (section && map && !section.dataset.started) {
+      section.dataset.started = "1";
+      start(section, map);
+    }
+  }
+  document.addEventListener("sharedgis:mapready", function (e) { begin(e.detail.map); });
+  document.addEventListener("DOMContentLoaded", function () { begin(window.sharedgisMap); });
 })();

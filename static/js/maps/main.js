@@ -15,4 +15,6 @@ document.addEventListener("DOMContentLoaded", () => {
   // Tests and the benchmark read the Leaflet map (and the viewer's layers by key) from here.
   window.sharedgisMap = handle.map;
   window.sharedgisLayers = handle.layers || {};
+  // Classic scripts beside the map (static/js/comments.js) start from this event.
+  document.dispatchEvent(new CustomEvent("sharedgis:mapready", { detail: { map: handle.map } }));
 });
