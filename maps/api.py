@@ -7,7 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
-from layers.models import Layer
+from layers.models import Layer, RasterVersion
+from layers.raster.styles import raster_style_types
+from layers.raster.tiles import raster_info
 from maps.models import Map, MapLayer
 from maps.selectors import is_provider_of
 from maps.services import (
@@ -46,10 +48,25 @@ def _draft_map(request: HttpRequest, pk: int) -> Map:
     return map_
 
 
+def _raster_facts(version_id: int | None) -> dict[str, Any] | None:
+    """What the composer's raster controls offer (bands, suitable style types), or None."""
+    raster = RasterVersion.objects.filter(version_id=version_id).first() if version_id else None
+    if raster is None:
+        return None
+    info = raster_info(raster)
+    return {
+        "bands": info["bands"],
+        "dtype": info["dtype"],
+        "content": info["content"],
+        "types": raster_style_types(info),
+    }
+
+
 def map_state(map_: Map) -> dict[str, Any]:
     layers = []
     for ml in map_.map_layers.select_related("layer__current_version").order_by("position", "pk"):
         fields = schema_fields(ml.layer.current_version)
+        raster = _raster_facts(ml.layer.current_version_id)
         layers.append(
             {
                 "id": ml.pk,
@@ -59,6 +76,8 @@ def map_state(map_: Map) -> dict[str, Any]:
                 "opacity": ml.opacity,
                 "style": ml.style,
                 "fields": fields,
+                # A raster draft layer gets the raster type's controls (static/js/maps/raster-form.js).
+                **({"kind": "raster", "raster": raster} if raster else {}),
             }
         )
     return {

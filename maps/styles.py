@@ -15,7 +15,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from layers.models import RasterVersion
-from layers.raster.styles import default_raster_style, is_raster_style, raster_style_validate
+from layers.raster.styles import RAMPS as RASTER_RAMPS
+from layers.raster.styles import (
+    RASTER_STYLE_LABELS,
+    STRETCHES,
+    default_raster_style,
+    is_raster_style,
+    raster_style_validate,
+)
 from layers.raster.tiles import raster_info
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -511,4 +518,11 @@ def style_schema() -> dict[str, Any]:
         "label_min_zoom": DEFAULT_LABEL_MIN_ZOOM,
         "other_color": OTHER_COLOR,
         "numeric_type_markers": list(NUMERIC_TYPE_MARKERS),
+        # Raster styles have their own ramps (layers/raster/styles.py); which types suit one
+        # raster comes with its composer layer (maps/api.py::map_state).
+        "raster": {
+            "types": [{"name": t, "label": label} for t, label in RASTER_STYLE_LABELS.items()],
+            "ramps": [{"name": name, "stops": stops} for name, stops in RASTER_RAMPS.items()],
+            "stretches": [s for s in STRETCHES if s != "custom"],
+        },
     }

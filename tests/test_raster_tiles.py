@@ -17,7 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from layers.models import Layer, RasterVersion
-from layers.raster.styles import raster_style_validate
+from layers.raster.styles import raster_style_types, raster_style_validate
 from layers.raster.tiles import raster_info, style_token
 from maps.models import MapLayer
 from maps.selectors import viewer_config
@@ -299,3 +299,17 @@ def test_the_raster_layer_page_shows_metadata_preview_and_downloads(
     original = as_analyst.get(f"/layers/{dem.pk}/download/original/")
     assert original.status_code == 200 and "original" in original["Content-Disposition"]
     assert as_analyst.get(f"/layers/{dem.pk}/download/geojson/").status_code == 404
+
+
+def test_the_composer_offers_each_raster_the_style_types_it_can_take(
+    dem: Layer, ortho: Layer
+) -> None:
+    """What maps/api.py hands the composer's raster controls: every offered type validates."""
+    offered = {}
+    for layer in (dem, ortho):
+        info = raster_info(RasterVersion.objects.get(version=layer.current_version))
+        offered[layer.pk] = raster_style_types(info)
+        for kind in offered[layer.pk]:
+            raster_style_validate({"type": kind}, info)
+    assert offered[dem.pk] == ["raster_pseudocolor", "raster_hillshade"]
+    assert "raster_rgb" in offered[ortho.pk]

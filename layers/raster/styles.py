@@ -32,6 +32,28 @@ RAMPS: dict[str, list[str]] = {
 }
 
 
+RASTER_STYLE_LABELS = {
+    "raster_rgb": "RGB composite",
+    "raster_pseudocolor": "Pseudo-colour",
+    "raster_paletted": "Paletted (colour table)",
+    "raster_hillshade": "Hillshade",
+}
+
+
+def raster_style_types(info: dict[str, Any]) -> list[str]:
+    """The style types worth offering for this raster (the composer's choice list).
+
+    RGB needs three bands and paletted a colour table (validation refuses it otherwise); the
+    others read one band of any raster.
+    """
+    return [
+        t
+        for t in RASTER_STYLE_TYPES
+        if (t != "raster_rgb" or info["bands"] >= 3)
+        and (t != "raster_paletted" or info["colormap"])
+    ]
+
+
 def is_raster_style(style: Any) -> bool:
     return isinstance(style, dict) and str(style.get("type", "")).startswith("raster_")
 

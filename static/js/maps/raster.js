@@ -3,6 +3,7 @@
    loaded before the modules run); this module registers it with the viewer and the composer. */
 
 import { registerLayerType } from "./layer-types.js";
+import { rasterFieldsHtml, rasterStyleFrom } from "./raster-form.js";
 
 function raster() {
   if (!window.SharedGISRaster) { throw new Error("static/js/raster.js must load before the map modules."); }
@@ -12,4 +13,6 @@ function raster() {
 registerLayerType("raster", {
   create: (map, layer) => raster().addLayer(map, layer),
   decorateListItem: (li, layer, leafletLayer) => { raster().opacitySlider(li, layer, leafletLayer); },
+  composerFieldsHtml: rasterFieldsHtml,
+  styleFromForm: (fs, old) => rasterStyleFrom(fs, old),
 });
