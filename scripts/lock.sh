@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/uv ] || .venv/bin/pip install -q "uv>=0.5"
 deps=$(.venv/bin/python scripts/requirements.py | sha256sum | cut -c1-16)
 tmp=$(mktemp)
+# uv keeps the versions already pinned in its output file: start from the current lock so adding
+# one dependency does not upgrade the others.
+[ -f requirements.lock ] && cp requirements.lock "$tmp"
 .venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
   --python-platform x86_64-unknown-linux-gnu --no-header -q -o "$tmp"
 {
