@@ -47,11 +47,6 @@ DEM_SIDE, DEM_PIXEL = 10_000, 1.0
 ORIGIN = (550_000.0, 4_250_000.0)  # top-left, near the vector benchmarks' town
 TITILER_PORT = 9400 + 4 * 10 + 7  # within this helper's 94xx range
 RUNS = 5
-GDAL_OPTIONS = {
-    "ortho": ["COMPRESS=JPEG", "QUALITY=85", "OVERVIEW_RESAMPLING=AVERAGE"],
-    "dem": ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEW_RESAMPLING=AVERAGE"],
-}
-COMMON_OPTIONS = ["BLOCKSIZE=512", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
 
 
 def generate(path: Path, *, side: int, pixel: float, kind: str) -> Path:
@@ -148,10 +143,17 @@ def convert(source: Path, kind: str) -> dict[str, Any]:
     result = json.loads(out.strip().splitlines()[-1])
     reference = DATA / f"{kind}_gdal_cog.tif"
     reference.unlink(missing_ok=True)
-    options = [a for o in GDAL_OPTIONS[kind] + COMMON_OPTIONS for a in ("-co", o)]
+    import rasterio
+    from django.conf import settings
+
+    from layers.raster.convert import creation_args, plan_for
+
+    # The reference gets exactly the creation options our conversion chose for this file.
+    with rasterio.open(source) as dataset:
+        options = creation_args(plan_for(dataset))
     gdal_s, gdal_rss, _ = run_measured(
         ["gdal_translate", "-q", "-of", "COG", *options, str(source), str(reference)],
-        dict(env, GDAL_CACHEMAX="256"),
+        dict(env, GDAL_CACHEMAX=str(settings.RASTER_GDAL_CACHE_MB)),
     )
     size_ref = reference.stat().st_size
     reference.unlink()
