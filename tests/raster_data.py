@@ -68,6 +68,55 @@ def landcover(path: Path, *, size: int = 200) -> Path:
     return _write(path, classes[None], colormap=LANDCOVER_COLORS, nodata=0)
 
 
+LANDCOVER_NAMES = {1: "Evergreen forest", 2: "Open water", 3: "Deciduous forest"}
+# Class names are written by GDAL itself (Debian's Python bindings: rasterio cannot write them).
+_NAME_CLASSES = """
+import sys
+from osgeo import gdal
+path, how, names = sys.argv[1], sys.argv[2], eval(sys.argv[3])
+ds = gdal.Open(path, gdal.GA_Update)
+band = ds.GetRasterBand(1)
+if how == "categories":
+    band.SetCategoryNames([names.get(v, "") for v in range(max(names) + 1)])
+elif how == "rows":  # Erdas style: row i is pixel value i
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Class_Names", gdal.GFT_String, gdal.GFU_Name)
+    for value in range(max(names) + 1):
+        rat.SetValueAsString(value, 0, names.get(value, ""))
+    band.SetDefaultRAT(rat)
+else:
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Value", gdal.GFT_Integer, gdal.GFU_MinMax)
+    rat.CreateColumn("Class_Name", gdal.GFT_String, gdal.GFU_Name)
+    for row, (value, name) in enumerate(sorted(names.items())):
+        rat.SetValueAsInt(row, 0, value)
+        rat.SetValueAsString(row, 1, name)
+    band.SetDefaultRAT(rat)
+ds = None
+"""
+
+
+def landcover_named(tmp: Path, *, how: str = "rat", driver: str = "GTiff") -> Path:
+    """A land cover whose classes carry names: a GeoTIFF zipped with the .aux.xml GDAL wrote
+    (an attribute table, or GDAL category names), or an Erdas .img with its own table."""
+    import subprocess
+
+    src = landcover(tmp / "landcover.tif")
+    target = src if driver == "GTiff" else convert(src, tmp / "landcover.img", "HFA")
+    how = how if driver == "GTiff" else "rows"
+    subprocess.run(
+        ["/usr/bin/python3", "-c", _NAME_CLASSES, str(target), how, repr(LANDCOVER_NAMES)],
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "GDAL_PAM_ENABLED": "YES"},
+    )
+    if driver != "GTiff":
+        return target
+    return zip_of(
+        tmp / "landcover.zip",
+        {"landcover.tif": target, "landcover.tif.aux.xml": Path(f"{target}.aux.xml")},
+    )
+
+
 def rotated(path: Path, *, size: int = 120) -> Path:
     transform = Affine.translation(*ORIGIN) @ Affine.rotation(20) @ Affine.scale(PIXEL, -PIXEL)
     return dem(path, size=size, nodata=None, transform=transform)

@@ -65,6 +65,8 @@ class Converted:
     colormap: dict[str, str]
     descriptions: list[str]
     warped: bool
+    # Per band: {"3": "Deciduous forest"} from the file's category names or attribute table.
+    category_names: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -189,6 +191,70 @@ def _translate_failure(name: str, stderr: str) -> str:
         f"“{name}” could not be converted: its pixels could not be read (the file is damaged or "
         f"truncated: {_short(Exception(detail))})."
     )
+
+
+MAX_CATEGORY_NAME = 100
+# GDALRATFieldUsage values as gdalinfo -json writes them.
+GFU_NAME, GFU_MIN, GFU_MINMAX = 2, 3, 5
+NAME_COLUMNS = ("class_name", "class_names", "classname", "name", "label", "description")
+
+
+def read_category_names(source: RasterSource, bands: int) -> list[dict[str, str]]:
+    """Class names per band: GDAL's category names, else the raster attribute table's name column.
+
+    rasterio exposes neither, so GDAL itself reads them (`gdalinfo -json` of the system GDAL, on
+    our vetted copy, with the safe config): the GeoTIFF's PAM .aux.xml, an Erdas .img's own table.
+    Without a system GDAL the classes keep their numbers.
+    """
+    import json
+
+    exe = shutil.which("gdalinfo")
+    if exe is None:
+        return [{} for _ in range(bands)]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    env.update({k: str(v) for k, v in safety.gdal_env(readdir=source.readdir).items()})
+    cmd = [exe, "-json", "-nomd", "-noct", "-nogcp", "-if", source.driver, str(source.path)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, env=env, timeout=60, check=False)
+        info = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (subprocess.TimeoutExpired, ValueError):
+        info = {}
+    out, described = [], info.get("bands") or []
+    for i in range(bands):
+        band = described[i] if i < len(described) else {}
+        names = {
+            str(value): str(name)[:MAX_CATEGORY_NAME]
+            for value, name in enumerate(band.get("categories") or [])
+            if name
+        }
+        # gdalinfo 3.6 writes the first band's table at the top level.
+        rat = band.get("rat") or (info.get("rat") if i == 0 else None) or {}
+        out.append(names or _rat_names(rat))
+    return out
+
+
+def _rat_names(rat: dict[str, Any]) -> dict[str, str]:
+    """{pixel value: class name} from a raster attribute table as gdalinfo -json gives it."""
+    fields = rat.get("fieldDefn") or []
+    name_col = next((f["index"] for f in fields if f.get("usage") == GFU_NAME), None)
+    if name_col is None:
+        by_name = {str(f.get("name", "")).lower(): f["index"] for f in fields}
+        name_col = next((by_name[n] for n in NAME_COLUMNS if n in by_name), None)
+    value_col = next((f["index"] for f in fields if f.get("usage") in (GFU_MINMAX, GFU_MIN)), None)
+    if name_col is None:
+        return {}
+    names = {}
+    for row in rat.get("row") or []:
+        cells, index = row.get("f") or [], int(row.get("index", 0))
+        if name_col >= len(cells) or not str(cells[name_col]).strip():
+            continue
+        if value_col is not None and value_col < len(cells):
+            value = cells[value_col]
+        else:  # rows are values: row i is row0Min + i * binSize (default 0 + i * 1)
+            value = rat.get("row0Min", 0) + index * rat.get("binSize", 1)
+        if float(value).is_integer():
+            names[str(int(value))] = str(cells[name_col]).strip()[:MAX_CATEGORY_NAME]
+    return names
 
 
 def _crs_from_text(text: str, what: str) -> Any:
@@ -370,6 +436,7 @@ def convert_to_cog(
                 }
             except ValueError:
                 colormap = {}
+        names = read_category_names(source, src.count) if plan.content == "categorical" else []
         check_output(out, copy_src, plan, name)
         res = copy_src.res
         return Converted(
@@ -388,6 +455,7 @@ def convert_to_cog(
             colormap=colormap,
             descriptions=[d or "" for d in src.descriptions],
             warped=warped,
+            category_names=names,
         )
 
 

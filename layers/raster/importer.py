@@ -129,6 +129,9 @@ def _store(
             for i, band in enumerate(bands):
                 if i < len(result.descriptions) and result.descriptions[i]:
                     band["description"] = result.descriptions[i]
+                # Class names live with their band (GDAL keeps names and attribute tables per band).
+                if i < len(result.category_names) and result.category_names[i]:
+                    band["category_names"] = result.category_names[i]
             raster = RasterVersion(
                 version=version,
                 content=result.content,
