@@ -149,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "layers.tasks.drop_orphan_partitions_task",
         "schedule": 3600.0,
     },
+    "sweep-orphan-raster-files": {
+        "task": "layers.tasks.raster_orphans_sweep_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth
