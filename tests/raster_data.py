@@ -51,6 +51,28 @@ def rgb(path: Path, *, size: int = 300, nodata: int | None = None, **kw: Any) ->
     return _write(path, data, nodata=nodata, **kw)
 
 
+def rgb_large(path: Path, *, size: int) -> Path:
+    """A tiled RGB orthophoto (smooth relief and sensor noise, as in bench/raster.py) written in
+    strips (bounded memory), large enough that a test can act while it converts."""
+    from rasterio.windows import Window
+
+    rng = np.random.default_rng(2)
+    profile = {"tiled": True, "blockxsize": 512, "blockysize": 512}
+    with rasterio.open(
+        path, "w", driver="GTiff", width=size, height=size, count=3, dtype="uint8",
+        crs=f"EPSG:{UTM}", transform=from_origin(*ORIGIN, PIXEL, PIXEL), **profile,
+    ) as ds:  # fmt: skip
+        for row in range(0, size, 512):
+            h = min(512, size - row)
+            x = np.arange(size, dtype="float32")
+            y = np.arange(row, row + h, dtype="float32")[:, None]
+            base = (np.sin(x / 300) * np.cos(y / 410) + 1) * 100
+            data = np.stack([base + 10, base * 0.9 + 20, base * 0.7 + 30])
+            data = data + rng.integers(0, 16, (3, h, size))
+            ds.write(data.clip(0, 255).astype("uint8"), window=Window(0, row, size, h))
+    return path
+
+
 def dem(path: Path, *, size: int = 240, nodata: float | None = -9999.0, **kw: Any) -> Path:
     y, x = np.mgrid[0:size, 0:size].astype("float32")
     z = 100 + 40 * np.sin(x / 25) * np.cos(y / 30) + y * 0.3
