@@ -161,7 +161,13 @@ def _store(
             stem = f"v{version.pk}"
             saved.append(storage.save_file(raster.cog, f"{stem}.tif", cog_path, move=True))
             suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
-            saved.append(storage.save_file(raster.original, f"{stem}{suffix}", original))
+            # A job's upload is deleted once it succeeds: its bytes may be linked, not copied
+            # (the CLI's file stays the analyst's, so it is copied).
+            saved.append(
+                storage.save_file(
+                    raster.original, f"{stem}{suffix}", original, move=job is not None
+                )
+            )
             raster.save()
             layer.current_version = version
             layer.save(update_fields=["current_version", "updated_at"])
