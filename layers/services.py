@@ -461,6 +461,21 @@ def jobs_requeue_stuck(
     return _jobs_requeue(ImportJob, layer_import_task, "import", max_attempts, queued_after)
 
 
+def raster_orphans_sweep() -> int:
+    """Delete stored raster files no version references (a worker killed before its commit) and
+    dead workers' conversion directories on this host; the number of stored files deleted."""
+    from django.core.files.storage import default_storage
+
+    from layers.raster import importer
+
+    importer.workdirs_sweep()
+    grace = timedelta(seconds=settings.RASTER_ORPHAN_GRACE_SECONDS)
+    deleted = importer.stored_orphans_sweep(storage=default_storage, grace=grace)
+    if deleted:
+        log.warning("deleted %d orphan raster file(s): %s", len(deleted), ", ".join(deleted[:10]))
+    return len(deleted)
+
+
 def partitions_drop_orphans() -> int:
     """Drop feature partitions whose versions are gone (a cascade delete, or a retire that gave up)."""
     return partitions.drop_orphans()

@@ -13,6 +13,7 @@ from layers.services import (
     jobs_requeue_stuck,
     layer_import,
     partitions_drop_orphans,
+    raster_orphans_sweep,
 )
 
 # Registered with Celery through this module (autodiscovery reads each app's tasks.py).
@@ -47,6 +48,11 @@ def requeue_stuck_jobs_task() -> int:
 @shared_task(name="layers.tasks.drop_orphan_partitions_task")
 def drop_orphan_partitions_task() -> int:
     return partitions_drop_orphans()
+
+
+@shared_task(name="layers.tasks.raster_orphans_sweep_task")
+def raster_orphans_sweep_task() -> int:
+    return raster_orphans_sweep()
 
 
 @shared_task(name="layers.tasks.export_job_task", acks_late=True, reject_on_worker_lost=True)

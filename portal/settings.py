@@ -149,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "layers.tasks.drop_orphan_partitions_task",
         "schedule": 3600.0,
     },
+    "sweep-orphan-raster-files": {
+        "task": "layers.tasks.raster_orphans_sweep_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth
@@ -328,6 +332,11 @@ RASTER_MAX_SIDE = env_int("RASTER_MAX_SIDE", 200_000)
 RASTER_MAX_BANDS = env_int("RASTER_MAX_BANDS", 16)
 # GDAL's block cache of a conversion: with windowed reads this bounds the job's memory.
 RASTER_GDAL_CACHE_MB = env_int("RASTER_GDAL_CACHE_MB", 256)
+# The system GDAL's gdal_translate writes JPEG COGs (the rasterio wheel's libjpeg is ~2.5x slower,
+# docs/architecture.md); empty = find it on PATH, "none" = always convert in-process.
+RASTER_GDAL_TRANSLATE = env_str("RASTER_GDAL_TRANSLATE", "")
+# Stored raster files no row references are deleted once older than this (a killed worker's).
+RASTER_ORPHAN_GRACE_SECONDS = env_int("RASTER_ORPHAN_GRACE_SECONDS", 6 * 3600)
 
 # --- Health (/readyz): the worker heartbeat's maximum age, and free disk under MEDIA_ROOT.
 HEARTBEAT_MAX_AGE = env_int("HEARTBEAT_MAX_AGE", 180)

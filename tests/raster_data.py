@@ -51,6 +51,28 @@ def rgb(path: Path, *, size: int = 300, nodata: int | None = None, **kw: Any) ->
     return _write(path, data, nodata=nodata, **kw)
 
 
+def rgb_large(path: Path, *, size: int) -> Path:
+    """A tiled RGB orthophoto (smooth relief and sensor noise, as in bench/raster.py) written in
+    strips (bounded memory), large enough that a test can act while it converts."""
+    from rasterio.windows import Window
+
+    rng = np.random.default_rng(2)
+    profile = {"tiled": True, "blockxsize": 512, "blockysize": 512}
+    with rasterio.open(
+        path, "w", driver="GTiff", width=size, height=size, count=3, dtype="uint8",
+        crs=f"EPSG:{UTM}", transform=from_origin(*ORIGIN, PIXEL, PIXEL), **profile,
+    ) as ds:  # fmt: skip
+        for row in range(0, size, 512):
+            h = min(512, size - row)
+            x = np.arange(size, dtype="float32")
+            y = np.arange(row, row + h, dtype="float32")[:, None]
+            base = (np.sin(x / 300) * np.cos(y / 410) + 1) * 100
+            data = np.stack([base + 10, base * 0.9 + 20, base * 0.7 + 30])
+            data = data + rng.integers(0, 16, (3, h, size))
+            ds.write(data.clip(0, 255).astype("uint8"), window=Window(0, row, size, h))
+    return path
+
+
 def dem(path: Path, *, size: int = 240, nodata: float | None = -9999.0, **kw: Any) -> Path:
     y, x = np.mgrid[0:size, 0:size].astype("float32")
     z = 100 + 40 * np.sin(x / 25) * np.cos(y / 30) + y * 0.3
@@ -66,6 +88,55 @@ def landcover(path: Path, *, size: int = 200) -> Path:
     y, x = np.mgrid[0:size, 0:size]
     classes = (1 + (x // 70 + y // 70) % 3).astype("uint8")
     return _write(path, classes[None], colormap=LANDCOVER_COLORS, nodata=0)
+
+
+LANDCOVER_NAMES = {1: "Evergreen forest", 2: "Open water", 3: "Deciduous forest"}
+# Class names are written by GDAL itself (Debian's Python bindings: rasterio cannot write them).
+_NAME_CLASSES = """
+import sys
+from osgeo import gdal
+path, how, names = sys.argv[1], sys.argv[2], eval(sys.argv[3])
+ds = gdal.Open(path, gdal.GA_Update)
+band = ds.GetRasterBand(1)
+if how == "categories":
+    band.SetCategoryNames([names.get(v, "") for v in range(max(names) + 1)])
+elif how == "rows":  # Erdas style: row i is pixel value i
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Class_Names", gdal.GFT_String, gdal.GFU_Name)
+    for value in range(max(names) + 1):
+        rat.SetValueAsString(value, 0, names.get(value, ""))
+    band.SetDefaultRAT(rat)
+else:
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Value", gdal.GFT_Integer, gdal.GFU_MinMax)
+    rat.CreateColumn("Class_Name", gdal.GFT_String, gdal.GFU_Name)
+    for row, (value, name) in enumerate(sorted(names.items())):
+        rat.SetValueAsInt(row, 0, value)
+        rat.SetValueAsString(row, 1, name)
+    band.SetDefaultRAT(rat)
+ds = None
+"""
+
+
+def landcover_named(tmp: Path, *, how: str = "rat", driver: str = "GTiff") -> Path:
+    """A land cover whose classes carry names: a GeoTIFF zipped with the .aux.xml GDAL wrote
+    (an attribute table, or GDAL category names), or an Erdas .img with its own table."""
+    import subprocess
+
+    src = landcover(tmp / "landcover.tif")
+    target = src if driver == "GTiff" else convert(src, tmp / "landcover.img", "HFA")
+    how = how if driver == "GTiff" else "rows"
+    subprocess.run(
+        ["/usr/bin/python3", "-c", _NAME_CLASSES, str(target), how, repr(LANDCOVER_NAMES)],
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "GDAL_PAM_ENABLED": "YES"},
+    )
+    if driver != "GTiff":
+        return target
+    return zip_of(
+        tmp / "landcover.zip",
+        {"landcover.tif": target, "landcover.tif.aux.xml": Path(f"{target}.aux.xml")},
+    )
 
 
 def rotated(path: Path, *, size: int = 120) -> Path:

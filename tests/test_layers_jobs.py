@@ -14,6 +14,7 @@ from layers.models import Feature, ImportJob, Layer, LayerVersion
 from layers.services import import_job_create, jobs_requeue_stuck, layer_import
 from tests import layers_data as d
 from tests.conftest import client_for
+from tests.worker_process import start_worker_process
 
 pytestmark = pytest.mark.worker
 
@@ -194,8 +195,6 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_completes_on_requ
     """A real worker process is SIGKILLed during COPY; the sweeper hands the job to another worker."""
     import os
     import signal
-    import subprocess
-    import sys
     import uuid
 
     import numpy as np
@@ -243,32 +242,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_completes_on_requ
 
     tables_before = partitions()
     queue = f"test-kill-{uuid.uuid4().hex[:8]}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=d.database_url_for_subprocesses(),
-        CELERY_QUEUE=queue,
-        MEDIA_ROOT=str(tmp_path),
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            queue,
-            "-l",
-            "warning",
-        ],
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker_process(queue, MEDIA_ROOT=str(tmp_path))
     try:
         layer_import_task.apply_async(args=[str(job.pk)], queue=queue)
         deadline = time.monotonic() + 60

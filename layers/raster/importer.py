@@ -2,15 +2,18 @@
 files and the rows together. A failure at any point leaves no row and no stored file behind.
 """
 
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Polygon
+from django.core.files.storage import Storage
 from django.db import transaction
 
 from audit.services import audit_record
@@ -22,6 +25,10 @@ from projects.models import Project
 from projects.srid import STORAGE_SRID
 
 ProgressFn = Callable[[float], None]
+# Stored COGs and originals live under this prefix (RasterVersion's upload_to).
+STORED_PREFIX = "rasters"
+# A working directory names the worker process that owns it, so a dead worker's can be found.
+WORKDIR_PREFIX = "sharedgis-raster-"
 
 
 def raster_import_file(
@@ -43,7 +50,8 @@ def raster_import_file(
         raise ImportFailed(f"“{layer.name}” is a vector layer: a raster cannot replace it.")
     report = progress or (lambda _f: None)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sharedgis-raster-") as tmp:
+    workdirs_sweep()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as tmp:
         work = Path(tmp)
         (work / "in").mkdir()
         (work / "out").mkdir()
@@ -129,6 +137,9 @@ def _store(
             for i, band in enumerate(bands):
                 if i < len(result.descriptions) and result.descriptions[i]:
                     band["description"] = result.descriptions[i]
+                # Class names live with their band (GDAL keeps names and attribute tables per band).
+                if i < len(result.category_names) and result.category_names[i]:
+                    band["category_names"] = result.category_names[i]
             raster = RasterVersion(
                 version=version,
                 content=result.content,
@@ -150,7 +161,13 @@ def _store(
             stem = f"v{version.pk}"
             saved.append(storage.save_file(raster.cog, f"{stem}.tif", cog_path, move=True))
             suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
-            saved.append(storage.save_file(raster.original, f"{stem}{suffix}", original))
+            # A job's upload is deleted once it succeeds: its bytes may be linked, not copied
+            # (the CLI's file stays the analyst's, so it is copied).
+            saved.append(
+                storage.save_file(
+                    raster.original, f"{stem}{suffix}", original, move=job is not None
+                )
+            )
             raster.save()
             layer.current_version = version
             layer.save(update_fields=["current_version", "updated_at"])
@@ -190,6 +207,78 @@ def _store(
         storage.delete_names(raster.cog, saved)
         raise
     return version
+
+
+def workdirs_sweep() -> int:
+    """Delete the working directories of conversions whose worker process is gone (SIGKILL, OOM).
+
+    Only this host's temporary directory: each host's next conversion (or its beat sweep) cleans
+    its own. A live process's directory is never touched.
+    """
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        pid = path.name[len(WORKDIR_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def stored_orphans_sweep(*, storage: Storage, grace: timedelta) -> list[str]:
+    """Delete stored raster files no RasterVersion references, once older than `grace`.
+
+    A worker killed between "file stored" and "rows committed" leaves such a file. Through the
+    storage API only (listdir, get_modified_time, delete), so it works on object storage too; the
+    grace period keeps a conversion that is committing right now safe.
+    """
+    from django.utils import timezone
+
+    referenced = {
+        name
+        for pair in RasterVersion.objects.values_list("cog", "original").iterator()
+        for name in pair
+        if name
+    }
+    cutoff = timezone.now() - grace
+    deleted = []
+    for name in _walk(storage, STORED_PREFIX):
+        if name in referenced:
+            continue
+        try:
+            if storage.get_modified_time(name) >= cutoff:
+                continue
+        except (FileNotFoundError, OSError):
+            continue  # gone meanwhile
+        # A row may have committed since the list was read: look once more before deleting.
+        if RasterVersion.objects.filter(cog=name).exists() or (
+            RasterVersion.objects.filter(original=name).exists()
+        ):
+            continue
+        storage.delete(name)
+        deleted.append(name)
+    return deleted
+
+
+def _walk(storage: Storage, prefix: str) -> Iterator[str]:
+    try:
+        directories, names = storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        yield f"{prefix}/{name}"
+    for directory in directories:
+        yield from _walk(storage, f"{prefix}/{directory}")
 
 
 # key: (label, media type)

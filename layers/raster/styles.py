@@ -169,8 +169,9 @@ def raster_style_validate(style: Any, info: dict[str, Any]) -> dict[str, Any]:
         }
         labels = style.get("labels") or {}
         labels = labels if isinstance(labels, dict) else {}
+        named = category_names(info, clean["band"])
         clean["labels"] = {
-            str(k): str(labels.get(k) or labels.get(str(k)) or f"Class {k}")[:100]
+            str(k): str(labels.get(k) or labels.get(str(k)) or named.get(k) or f"Class {k}")[:100]
             for k in clean["colormap"]
             if not info.get("categories") or int(k) in info["categories"]
         }
@@ -180,6 +181,19 @@ def raster_style_validate(style: Any, info: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("The minimum zoom must not be above the maximum zoom.")
     clean["legend"] = raster_legend(clean)
     return clean
+
+
+def category_names(info: dict[str, Any], band: int) -> dict[str, str]:
+    """{pixel value: class name} of a band, read from the file at import ({} when it had none)."""
+    stats = info.get("band_stats") or []
+    names = stats[band - 1].get("category_names") if 0 < band <= len(stats) else None
+    return names if isinstance(names, dict) else {}
+
+
+def category_label(value: int, names: dict[str, str]) -> str | None:
+    """What identify says of a class: "3 — Deciduous forest" (None when the file named none)."""
+    name = names.get(str(value))
+    return f"{value} — {name}" if name else None
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:

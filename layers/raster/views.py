@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from layers.models import RasterVersion
-from layers.raster import tiles
+from layers.raster import styles, tiles
 from layers.tiles import selectors
 from projects.access import view_as_agency_id
 
@@ -53,6 +53,12 @@ def identify_response(request: HttpRequest, raster: RasterVersion) -> HttpRespon
         return JsonResponse({"detail": "lon must be within ±180 and lat within ±90."}, status=400)
     body = tiles.identify(raster, lon, lat)
     body["units"] = raster.crs_units
+    if raster.content == RasterVersion.Content.CATEGORICAL:
+        info = {"band_stats": raster.band_stats}
+        for entry in body["bands"]:
+            if isinstance(entry["value"], int):
+                names = styles.category_names(info, entry["band"])
+                entry["label"] = styles.category_label(entry["value"], names)
     response = JsonResponse(body)
     response["Cache-Control"] = "private, max-age=3600"
     return response

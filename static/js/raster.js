@@ -18,7 +18,7 @@
     if (!data.inside) return escapeHtml(title) + ": outside the raster";
     var rows = data.bands.map(function (b) {
       var swatch = b.color ? '<span class="swatch" style="background:' + escapeHtml(b.color) + '"></span> ' : "";
-      return "<tr><th>" + escapeHtml(b.name) + "</th><td>" + swatch + escapeHtml(fmt(b.value)) + "</td></tr>";
+      return "<tr><th>" + escapeHtml(b.name) + "</th><td>" + swatch + escapeHtml(b.label || fmt(b.value)) + "</td></tr>";
     });
     return "<strong>" + escapeHtml(title) + "</strong><table class=\"identify\">" + rows.join("") + "</table>";
   }
