@@ -2,7 +2,6 @@
 files and the rows together. A failure at any point leaves no row and no stored file behind.
 """
 
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -223,7 +222,8 @@ def raster_download_name(version: LayerVersion, fmt: str) -> str:
 
 
 def export_raster(*, version: LayerVersion, fmt: str, out: Path) -> Path:
+    """Copy a stored raster file to `out` in bounded memory (also from object storage)."""
     field = raster_file(version, fmt)
-    with field.open("rb") as src, out.open("wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
+    with out.open("wb") as dst:
+        storage.copy_to(field, dst)
     return out

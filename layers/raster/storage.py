@@ -5,6 +5,7 @@ COG over /vsis3/ with HTTP range requests, so a tile fetches only the blocks und
 is copied to local disk. `read_env` is the GDAL configuration every such read runs under.
 """
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,9 +33,36 @@ def gdal_path(field: FieldFile) -> str:
     return files.open_for_gdal(field)
 
 
-def read_env(field: FieldFile) -> dict[str, Any]:
-    """rasterio.Env options for reading `field` at `gdal_path(field)` (credentials included)."""
-    return {**READ_OPTIONS, **files.gdal_config(field.storage)}
+def read_env(field: FieldFile) -> Any:
+    """A rasterio.Env to read `field` at `gdal_path(field)` under: enter it around the open and
+    every later read of the dataset (/vsis3/ signs each range request with its credentials)."""
+    import rasterio
+
+    config = files.gdal_config(field.storage)
+    if files.is_local(field.storage):
+        return rasterio.Env(**READ_OPTIONS)
+    # rasterio takes S3 keys only through a session, never as plain GDAL options.
+    session = _aws_session(
+        config.pop("AWS_ACCESS_KEY_ID", None),
+        config.pop("AWS_SECRET_ACCESS_KEY", None),
+        config["AWS_REGION"],
+        config.get("AWS_S3_ENDPOINT"),
+    )
+    return rasterio.Env(session=session, **{**READ_OPTIONS, **config})
+
+
+@functools.lru_cache(maxsize=8)
+def _aws_session(key: str | None, secret: str | None, region: str, endpoint: str | None) -> Any:
+    """One rasterio AWSSession per storage configuration: making one builds a boto3 session
+    (milliseconds), entering it only copies its frozen credentials into GDAL's options."""
+    from rasterio.session import AWSSession
+
+    return AWSSession(
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name=region,
+        endpoint_url=endpoint,
+    )
 
 
 def save_file(field: FieldFile, name: str, local: Path, *, move: bool = False) -> str:

@@ -147,10 +147,8 @@ def _reader(field: FieldFile) -> Iterator[Any]:
     blocks with them. Entering a rasterio.Env costs about 0.04 ms; it sets no GDAL_CACHEMAX, so
     the process's block cache is never resized.
     """
-    import rasterio
-
     _load_rio_tiler()
-    with rasterio.Env(**read_env(field)):
+    with read_env(field):
         yield _opened_reader(gdal_path(field))
 
 
