@@ -224,6 +224,18 @@ def riotiler_reference(cog: str, tiles: list[tuple[int, int, int]]) -> list[floa
     return out
 
 
+def reference_sizes(cog: str, tiles: list[tuple[int, int, int]]) -> float:
+    """Mean KB of rio-tiler's PNGs of the same tiles (its default encoding, zlib level 6)."""
+    from rio_tiler.io import Reader
+
+    with Reader(cog) as src:
+        sizes = [
+            len(src.tile(x, y, z, tilesize=256, indexes=[1, 2, 3]).render(img_format="PNG"))
+            for z, x, y in tiles
+        ]
+    return statistics.mean(sizes) / 1024
+
+
 def start_titiler() -> subprocess.Popen | None:
     venv = DATA / "titiler-venv"
     if not (venv / "bin" / "uvicorn").exists():
@@ -306,10 +318,13 @@ def main() -> None:
     ours_paths = [f"/tiles/layers/{ortho_id}/{z}/{x}/{y}.png?v={versions[ortho_id]}"
                   for z, x, y in tiles]  # fmt: skip
 
+    load_before = os.getloadavg()[0]
     reference_ms = riotiler_reference(cog, tiles)
+    reference_kb = reference_sizes(cog, tiles)
     proc, port = start_gunicorn("bench.tiles_settings", 2, f"bench-{uuid.uuid4().hex[:8]}")
     try:
         ours_ms = time_each(ours_paths, lambda p: get(port, p, cookie)[0])
+        ours_kb = statistics.mean(len(get(port, p, cookie)[1]) for p in ours_paths) / 1024
         point_paths = []
         lon0, lat0 = -122.43, 38.39
         for i in range(40):
@@ -323,12 +338,16 @@ def main() -> None:
         proc.wait()
 
     titiler_ms: list[float] = []
+    titiler_kb = float("nan")
     titiler = start_titiler()
     if titiler is not None:
         try:
-            titiler_ms = time_each(
-                [f"/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.png?url={cog}" for z, x, y in tiles],
-                lambda p: get(TITILER_PORT, p, "")[0],
+            titiler_paths = [
+                f"/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.png?url={cog}" for z, x, y in tiles
+            ]
+            titiler_ms = time_each(titiler_paths, lambda p: get(TITILER_PORT, p, "")[0])
+            titiler_kb = (
+                statistics.mean(len(get(TITILER_PORT, p, "")[1]) for p in titiler_paths) / 1024
             )
         finally:
             titiler.terminate()
@@ -366,6 +385,9 @@ def main() -> None:
     tit95 = percentile(titiler_ms, 0.95) if titiler_ms else float("nan")
     print(f"tiles p50/p95: portal {p50:.1f}/{p95:.1f} ms (HTTP, uncached), rio-tiler in-process "
           f"{ref50:.1f}/{percentile(reference_ms, 0.95):.1f} ms, titiler {tit50:.1f}/{tit95:.1f} ms")  # fmt: skip
+    print(f"mean PNG size: portal {ours_kb:.1f} KB (zlib 2), rio-tiler {reference_kb:.1f} KB, "
+          f"titiler {titiler_kb:.1f} KB (zlib 6); load average {load_before:.1f} before the tile "
+          f"timings, {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print(f"cached tiles: {cached_per_s:,.0f}/s ({args.clients} clients, 3 gunicorn workers, same "
           f"2 cores); identify p50 {statistics.median(identify_ms):.1f} ms, p95 "
           f"{percentile(identify_ms, 0.95):.1f} ms")  # fmt: skip

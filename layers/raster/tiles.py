@@ -42,6 +42,9 @@ FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
 # docs/architecture.md, raster tiles); they are then cached in Redis and the browser.
 PNG_LEVEL = 2
 WEBP_QUALITY, WEBP_METHOD = 80, 1
+# Part of every tile's cache key and ETag: bump it when the same style draws different pixels
+# (r2: nearest sampling for imagery, new PNG encoder), so caches and browsers refetch.
+RENDERER = "r2"
 MAX_STYLE_TOKEN = 4096
 _OPEN_PER_THREAD = 16
 _local = threading.local()
@@ -93,7 +96,8 @@ class RasterTileSpec:
     def key(self) -> str:
         digest = hashlib.sha1(self.style.encode(), usedforsecurity=False).hexdigest()[:12]
         return (
-            f"rtile:{self.version_id}:{self.stamp}:{self.z}:{self.x}:{self.y}:{self.fmt}:{digest}"
+            f"rtile:{RENDERER}:{self.version_id}:{self.stamp}:{self.z}:{self.x}:{self.y}:"
+            f"{self.fmt}:{digest}"
         )
 
     @property
@@ -171,7 +175,7 @@ def _encode(rgba: np.ndarray, fmt: str) -> bytes:
 
     opaque = bool(rgba[3].min() == 255)
     pixels = np.ascontiguousarray(np.moveaxis(rgba[:3] if opaque else rgba, 0, -1))
-    image = Image.fromarray(pixels, "RGB" if opaque else "RGBA")
+    image = Image.fromarray(pixels)  # (h, w, 3) is RGB, (h, w, 4) RGBA
     out = io.BytesIO()
     if fmt == "png":
         image.save(out, "PNG", compress_level=PNG_LEVEL)
