@@ -63,6 +63,8 @@ def worker_process(
     """A real Celery worker in its own process, on another (empty) media folder."""
     media = tmp_path / "worker-media"
     media.mkdir()
+    # Its own temporary folder too, so a test can see that every job's private copy is gone.
+    (tmp_path / "worker-tmp").mkdir()
     queue = f"test-s3-{uuid.uuid4().hex[:8]}"
     env = dict(
         os.environ,
@@ -70,6 +72,7 @@ def worker_process(
         CELERY_QUEUE=queue,
         STORAGE_URL=seaweedfs.storage_url(bucket),
         MEDIA_ROOT=str(media),
+        TMPDIR=str(tmp_path / "worker-tmp"),
     )
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-Q", queue]
@@ -334,6 +337,8 @@ def test_a_raster_imports_tiles_identifies_thumbnails_downloads_and_packages_fro
     assert archive.read(tif) == stored
 
     assert _files_under(settings.MEDIA_ROOT) == [] and _files_under(worker_process) == []
+    # The worker's private copies of the upload and its COG working folder were deleted.
+    assert list((tmp_path / "worker-tmp").iterdir()) == []
 
 
 def test_raster_tiles_read_only_the_cog_blocks_they_need_with_range_requests(
