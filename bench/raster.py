@@ -9,8 +9,9 @@ DEM (tiled, uncompressed GeoTIFFs in bench/data/raster), then in one run:
             time ratio (and the ratio of the job's own conversion time), peak RSS of our process;
   tiles     the same ortho tiles at z13–z18: the portal over HTTP (gunicorn, tile cache off)
             against rio-tiler's Reader reading the same COG in-process (tile + PNG encode) and
-            against titiler serving it over HTTP (uvicorn; its own venv, installed at bench time);
-            then cached tiles per second through the portal;
+            against titiler serving it over HTTP (uvicorn; its own venv, installed at bench time),
+            the three taking turns on each tile (a load change on the shared machine hits all
+            alike); then cached tiles per second through the portal;
   identify  pixel identify on the DEM over HTTP.
 
     make bench-raster            # or: DEBUG=1 .venv/bin/python bench/raster.py
@@ -230,21 +231,42 @@ def time_each(paths: list[str], fetch: Any) -> list[float]:
     return out
 
 
-def riotiler_reference(cog: str, tiles: list[tuple[int, int, int]]) -> list[float]:
-    """rio-tiler alone: one Reader, tile(x, y, z) and PNG encoding, in this process."""
+def riotiler_tile(src: Any, tile: tuple[int, int, int]) -> int:
+    """rio-tiler alone, in this process: one open Reader, tile(x, y, z) and PNG encoding."""
+    z, x, y = tile
+    src.tile(x, y, z, tilesize=256, indexes=[1, 2, 3]).render(img_format="PNG")
+    return 200
+
+
+def time_interleaved(fetchers: dict[str, Any], count: int) -> dict[str, list[float]]:
+    """Per-item median ms of each fetcher (item index -> status), after one warm-up each: the
+    fetchers take turns on the same item, so they share whatever load the machine has then."""
+    out: dict[str, list[float]] = {name: [] for name in fetchers}
+    for i in range(count):
+        times: dict[str, list[float]] = {name: [] for name in fetchers}
+        for run in range(RUNS + 1):
+            for name, fetch in fetchers.items():
+                t = time.perf_counter()
+                status = fetch(i)
+                if status != 200:
+                    raise SystemExit(f"{name} answered {status} for tile {i}")
+                if run:
+                    times[name].append((time.perf_counter() - t) * 1000)
+        for name in fetchers:
+            out[name].append(statistics.median(times[name]))
+    return out
+
+
+def reference_sizes(cog: str, tiles: list[tuple[int, int, int]]) -> float:
+    """Mean KB of rio-tiler's PNGs of the same tiles (its default encoding, zlib level 6)."""
     from rio_tiler.io import Reader
 
-    out = []
     with Reader(cog) as src:
-        for z, x, y in tiles:
-            times = []
-            for run in range(RUNS + 1):
-                t = time.perf_counter()
-                src.tile(x, y, z, tilesize=256, indexes=[1, 2, 3]).render(img_format="PNG")
-                if run:
-                    times.append((time.perf_counter() - t) * 1000)
-            out.append(statistics.median(times))
-    return out
+        sizes = [
+            len(src.tile(x, y, z, tilesize=256, indexes=[1, 2, 3]).render(img_format="PNG"))
+            for z, x, y in tiles
+        ]
+    return statistics.mean(sizes) / 1024
 
 
 def start_titiler() -> subprocess.Popen | None:
@@ -329,10 +351,33 @@ def main() -> None:
     ours_paths = [f"/tiles/layers/{ortho_id}/{z}/{x}/{y}.png?v={versions[ortho_id]}"
                   for z, x, y in tiles]  # fmt: skip
 
-    reference_ms = riotiler_reference(cog, tiles)
+    # The three servers of the same tiles run side by side and are timed in turn on each tile,
+    # so a change of load on the shared machine hits them alike (same-run, same-minute ratios).
+    reference_kb = reference_sizes(cog, tiles)
+    titiler = start_titiler()
     proc, port = start_gunicorn("bench.tiles_settings", 2, f"bench-{uuid.uuid4().hex[:8]}")
+    titiler_ms: list[float] = []
+    titiler_kb = float("nan")
+    load_before = os.getloadavg()[0]
     try:
-        ours_ms = time_each(ours_paths, lambda p: get(port, p, cookie)[0])
+        with Reader(cog) as src:
+            fetchers = {
+                "rio-tiler": lambda i: riotiler_tile(src, tiles[i]),
+                "portal": lambda i: get(port, ours_paths[i], cookie)[0],
+            }
+            if titiler is not None:
+                titiler_paths = [
+                    f"/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.png?url={cog}" for z, x, y in tiles
+                ]
+                fetchers["titiler"] = lambda i: get(TITILER_PORT, titiler_paths[i], "")[0]
+            timed = time_interleaved(fetchers, len(tiles))
+        reference_ms, ours_ms = timed["rio-tiler"], timed["portal"]
+        ours_kb = statistics.mean(len(get(port, p, cookie)[1]) for p in ours_paths) / 1024
+        if titiler is not None:
+            titiler_ms = timed["titiler"]
+            titiler_kb = (
+                statistics.mean(len(get(TITILER_PORT, p, "")[1]) for p in titiler_paths) / 1024
+            )
         point_paths = []
         lon0, lat0 = -122.43, 38.39
         for i in range(40):
@@ -344,16 +389,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait()
-
-    titiler_ms: list[float] = []
-    titiler = start_titiler()
-    if titiler is not None:
-        try:
-            titiler_ms = time_each(
-                [f"/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.png?url={cog}" for z, x, y in tiles],
-                lambda p: get(TITILER_PORT, p, "")[0],
-            )
-        finally:
+        if titiler is not None:
             titiler.terminate()
             titiler.wait()
 
@@ -391,6 +427,9 @@ def main() -> None:
     tit95 = percentile(titiler_ms, 0.95) if titiler_ms else float("nan")
     print(f"tiles p50/p95: portal {p50:.1f}/{p95:.1f} ms (HTTP, uncached), rio-tiler in-process "
           f"{ref50:.1f}/{percentile(reference_ms, 0.95):.1f} ms, titiler {tit50:.1f}/{tit95:.1f} ms")  # fmt: skip
+    print(f"mean PNG size: portal {ours_kb:.1f} KB (zlib 2), rio-tiler {reference_kb:.1f} KB, "
+          f"titiler {titiler_kb:.1f} KB (zlib 6); load average {load_before:.1f} before the tile "
+          f"timings, {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print(f"cached tiles: {cached_per_s:,.0f}/s ({args.clients} clients, 3 gunicorn workers, same "
           f"2 cores); identify p50 {statistics.median(identify_ms):.1f} ms, p95 "
           f"{percentile(identify_ms, 0.95):.1f} ms")  # fmt: skip

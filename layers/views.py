@@ -304,11 +304,9 @@ def _raster_download(version: LayerVersion, fmt: str) -> HttpResponseBase:
         field = raster_file(version, fmt)
     except ExportError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
-    return FileResponse(
-        field.open("rb"),
-        as_attachment=True,
-        filename=raster_download_name(version, fmt),
-        content_type=RASTER_FORMATS[fmt][1],
+    # Streamed from disk, or a short-lived signed link to object storage.
+    return files.download_response(
+        field, filename=raster_download_name(version, fmt), content_type=RASTER_FORMATS[fmt][1]
     )
 
 

@@ -5,6 +5,7 @@ folder: the upload, the import and the prepared download succeed without either 
 there, so no step relies on a disk shared between hosts.
 """
 
+import io
 import os
 import re
 import subprocess
@@ -12,9 +13,11 @@ import sys
 import time
 import urllib.request
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pyogrio
 import pytest
@@ -29,7 +32,7 @@ from portal.celery import app
 from portal.scaleout import storage_backend
 from tests import layers_data as d
 from tests.conftest import World, client_for
-from tests.map_factories import make_published_map
+from tests.map_factories import make_published_map, tile_of
 from tests.seaweed import SeaweedFS, seaweedfs  # noqa: F401 - the session fixture
 
 pytestmark = pytest.mark.worker
@@ -60,6 +63,8 @@ def worker_process(
     """A real Celery worker in its own process, on another (empty) media folder."""
     media = tmp_path / "worker-media"
     media.mkdir()
+    # Its own temporary folder too, so a test can see that every job's private copy is gone.
+    (tmp_path / "worker-tmp").mkdir()
     queue = f"test-s3-{uuid.uuid4().hex[:8]}"
     env = dict(
         os.environ,
@@ -67,6 +72,7 @@ def worker_process(
         CELERY_QUEUE=queue,
         STORAGE_URL=seaweedfs.storage_url(bucket),
         MEDIA_ROOT=str(media),
+        TMPDIR=str(tmp_path / "worker-tmp"),
     )
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-Q", queue]
@@ -190,3 +196,186 @@ def test_a_storage_url_names_bucket_prefix_endpoint_and_keys() -> None:
     assert options["endpoint_url"] == "http://10.0.0.5:8333"
     assert options["addressing_style"] == "path"
     assert (options["access_key"], options["secret_key"]) == ("key", "se/cret")
+
+
+# --- Rasters: imported by a worker, then read by GDAL over /vsis3/, never from a local disk
+
+
+class RangeRecorder:
+    """A loopback HTTP proxy in front of the object store that records what GDAL asks for.
+
+    GDAL's /vsis3/ goes through it when the storage endpoint names it; each GET is kept as
+    (path, Range header, bytes returned). SeaweedFS checks no signatures (no identities), so
+    the Host header it sees may differ from the one GDAL signed.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import http.server
+        import threading
+
+        target = urlparse(upstream)
+        self.requests: list[tuple[str, str | None, int]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # curl keeps its connection alive
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                hop = {"connection", "keep-alive", "proxy-connection"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
+                conn.request("GET", self.path, headers=headers)
+                answer = conn.getresponse()
+                body = answer.read()
+                conn.close()
+                recorder.requests.append((self.path, self.headers.get("Range"), len(body)))
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in hop | {"content-length", "transfer-encoding"}:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _png(response: Any) -> Any:
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"))
+
+
+def _dem_value_at(source: Path, lon: float, lat: float) -> float:
+    import rasterio
+    from pyproj import Transformer
+
+    with rasterio.open(source) as ds:
+        x, y = Transformer.from_crs(4326, ds.crs, always_xy=True).transform(lon, lat)
+        return float(next(ds.sample([(x, y)]))[0])
+
+
+def test_a_raster_imports_tiles_identifies_thumbnails_downloads_and_packages_from_object_storage(
+    world: World,
+    seaweedfs: SeaweedFS,  # noqa: F811
+    bucket: str,
+    worker_process: Path,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    from collaboration.packages import build_package_file
+    from layers.models import RasterVersion
+    from layers.raster.storage import gdal_path
+    from maps.models import MapVersion
+    from maps.services import map_create, map_layer_add, map_publish, map_version_attach
+    from tests import raster_data as rd
+
+    (tmp_path / "src").mkdir()
+    source = rd.dem(tmp_path / "src" / "dem.tif")
+    analyst = client_for(world.analyst)
+    response = analyst.post(
+        f"/api/projects/{world.project_a.slug}/layers/imports/",
+        {"file": SimpleUploadedFile("dem.tif", source.read_bytes())},
+    )
+    assert response.status_code == 202, response.content
+    job = _wait(ImportJob, response.json()["id"])
+    assert job.status == "succeeded", job.message
+    raster = RasterVersion.objects.select_related("version").get()
+    # The worker read the upload from the bucket, stored the COG and the original there, and
+    # deleted the upload; GDAL reads the COG from the bucket itself.
+    assert seaweedfs.keys(bucket) == sorted([raster.cog.name, raster.original.name])
+    assert gdal_path(raster.cog) == f"/vsis3/{bucket}/{raster.cog.name}"
+    layer_id, v = raster.version.layer_id, raster.pk
+
+    lon, lat = -122.3595, 38.4025
+    _, x, y = tile_of(lon, lat, 16)
+    tile = analyst.get(f"/tiles/layers/{layer_id}/16/{x}/{y}.png?v={v}")
+    assert tile.status_code == 200 and tile["Content-Type"] == "image/png"
+    assert (_png(tile)[..., 3] == 255).mean() > 0.2  # the DEM covers part of the tile
+    point = analyst.get(f"/tiles/layers/{layer_id}/identify.json?v={v}&lon={lon}&lat={lat}")
+    assert point.status_code == 200, point.content
+    assert point.json()["bands"][0]["value"] == pytest.approx(
+        _dem_value_at(source, lon, lat), abs=0.01
+    )
+
+    link = analyst.get(f"/layers/{layer_id}/download/cog/")
+    # A signed link straight to the object store: the web process streams nothing.
+    assert link.status_code == 302 and link["Location"].startswith(seaweedfs.endpoint)
+    with urllib.request.urlopen(link["Location"], timeout=10) as fetched:  # noqa: S310 - loopback
+        assert "attachment" in fetched.headers["Content-Disposition"]
+        downloaded = fetched.read()
+    stored = seaweedfs.client().get_object(Bucket=bucket, Key=raster.cog.name)["Body"].read()
+    assert downloaded == stored
+
+    # The worker renders the published map's thumbnail, reading the COG over /vsis3/.
+    new = map_create(project=world.project_a, title="Relief", by=world.analyst, basemap="none")
+    map_layer_add(map=new, layer=raster.version.layer, by=world.analyst)
+    version = map_publish(map=new, by=world.analyst, notes="v1")
+    deadline = time.monotonic() + 60
+    while (thumb := MapVersion.objects.get(pk=version.pk).thumbnail) is None:
+        assert time.monotonic() < deadline, "no thumbnail from the worker"
+        time.sleep(0.2)
+    pixels = _png(type("R", (), {"content": bytes(thumb)}))
+    assert pixels[..., :3].std() > 5  # the shaded relief, not an empty frame
+
+    map_version_attach(version=version, deliverable=world.deliverable_a, by=world.analyst)
+    build_package_file(world.deliverable_a, tmp_path / "package.zip")
+    archive = zipfile.ZipFile(tmp_path / "package.zip")
+    (tif,) = [n for n in archive.namelist() if n.endswith(".tif")]
+    assert archive.read(tif) == stored
+
+    assert _files_under(settings.MEDIA_ROOT) == [] and _files_under(worker_process) == []
+    # The worker's private copies of the upload and its COG working folder were deleted.
+    assert list((tmp_path / "worker-tmp").iterdir()) == []
+
+
+def test_raster_tiles_read_only_the_cog_blocks_they_need_with_range_requests(
+    world: World,
+    seaweedfs: SeaweedFS,  # noqa: F811
+    bucket: str,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    from tests import raster_data as rd
+    from tests.raster_helpers import import_raster
+
+    version = import_raster(
+        rd.dem(tmp_path / "dem.tif", size=1600, nodata=None),
+        project=world.project_a,
+        by=world.analyst,
+        name="Big DEM",
+    )
+    raster = version.raster
+    size = seaweedfs.client().head_object(Bucket=bucket, Key=raster.cog.name)["ContentLength"]
+    recorder = RangeRecorder(seaweedfs.endpoint)
+    try:
+        # The web side now reaches the bucket through the recorder (same keys, same data).
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": storage_backend(seaweedfs.storage_url(bucket).split("?")[0]
+                                       + f"?endpoint={recorder.endpoint}"),
+        }  # fmt: skip
+        analyst = client_for(world.analyst)
+        for z in (13, 17):
+            _, x, y = tile_of(-122.3595, 38.4025, z)
+            tile = analyst.get(f"/tiles/layers/{version.layer_id}/{z}/{x}/{y}.png?v={raster.pk}")
+            assert tile.status_code == 200
+            assert (_png(tile)[..., 3] == 255).any()
+    finally:
+        recorder.close()
+    reads = [r for r in recorder.requests if raster.cog.name in r[0]]
+    assert reads, "GDAL did not read the COG from the object store"
+    assert all(r[1] and r[1].startswith("bytes=") for r in reads), reads
+    assert sum(r[2] for r in reads) < size / 4, (sum(r[2] for r in reads), size)

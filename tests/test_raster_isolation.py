@@ -77,3 +77,20 @@ def test_town_a_and_the_analyst_read_every_raster_route(
     for client in (as_town_a, as_analyst):
         for name, url in raster_urls(town_a).items():
             assert client.get(url).status_code == 200, name
+
+
+def test_after_logout_the_old_session_cookie_opens_no_raster_tile_or_identify(
+    town_a: TownA, world: Any
+) -> None:
+    # Tiles and identify remember an allowed (session, layer, version) for a few seconds;
+    # signing out forgets it, so a copied cookie is refused at once.
+    urls = raster_urls(town_a)
+    town = client_for(world.manager_a)
+    for name in ("tile png", "identify"):
+        assert town.get(urls[name]).status_code == 200, name
+    cookie = town.cookies["sessionid"].value
+    town.post("/accounts/logout/")
+    replay = Client()
+    replay.cookies["sessionid"] = cookie
+    for name in ("tile png", "identify"):
+        assert replay.get(urls[name]).status_code == 401, name

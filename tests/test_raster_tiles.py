@@ -313,3 +313,33 @@ def test_the_composer_offers_each_raster_the_style_types_it_can_take(
             raster_style_validate({"type": kind}, info)
     assert offered[dem.pk] == ["raster_pseudocolor", "raster_hillshade"]
     assert "raster_rgb" in offered[ortho.pk]
+
+
+def test_tile_threads_keep_their_own_open_readers_and_close_the_least_recently_used(
+    ortho: Layer, dem: Layer, monkeypatch: Any
+) -> None:
+    import threading
+
+    from layers.raster import tiles
+
+    monkeypatch.setattr(tiles, "_OPEN_PER_THREAD", 1)
+    ortho_cog = RasterVersion.objects.get(version__layer=ortho).cog
+    dem_cog = RasterVersion.objects.get(version__layer=dem).cog
+    seen: dict[str, Any] = {}
+
+    def serve(name: str) -> None:
+        with tiles._reader(ortho_cog) as first, tiles._reader(ortho_cog) as again:
+            seen[name] = first
+            seen[name + " reused"] = again is first  # no second open of the same file
+        with tiles._reader(dem_cog) as other:
+            seen[name + " other"] = other
+        seen[name + " evicted"] = first.dataset.closed  # over the bound: the oldest is closed
+
+    for name in ("a", "b"):
+        thread = threading.Thread(target=serve, args=(name,))
+        thread.start()
+        thread.join()
+    assert seen["a reused"] and seen["b reused"]
+    assert seen["a evicted"] and seen["b evicted"]
+    assert seen["a"] is not seen["b"]  # rasterio handles are never shared between threads
+    assert not seen["a other"].dataset.closed

@@ -312,7 +312,8 @@ def raster_download_name(version: LayerVersion, fmt: str) -> str:
 
 
 def export_raster(*, version: LayerVersion, fmt: str, out: Path) -> Path:
+    """Copy a stored raster file to `out` in bounded memory (also from object storage)."""
     field = raster_file(version, fmt)
-    with field.open("rb") as src, out.open("wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
+    with out.open("wb") as dst:
+        storage.copy_to(field, dst)
     return out

@@ -7,19 +7,23 @@ Hillshade tiles are read with a one-pixel buffer so the gradient has neighbours:
 
 import base64
 import hashlib
+import io
 import json
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models.fields.files import FieldFile
 
 from layers.models import LayerVersion, RasterVersion
-from layers.raster.storage import gdal_path
+from layers.raster.storage import gdal_path, read_env
 from layers.raster.styles import (
     default_raster_style,
     raster_style_validate,
@@ -34,9 +38,13 @@ MAX_ZOOM = 22
 WORLD = 20037508.342789244
 CACHE_SECONDS = 7 * 24 * 3600
 FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
-# Options for opening our own COGs (no directory listing), applied at open only: entering an Env
-# per tile costs time and would resize GDAL's block cache (GDAL_CACHEMAX) over and over.
-READ_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+# zlib level 2: about a third of level 6's time for tiles some 40 % larger (measured in
+# docs/architecture.md, raster tiles); they are then cached in Redis and the browser.
+PNG_LEVEL = 2
+WEBP_QUALITY, WEBP_METHOD = 80, 1
+# Part of every tile's cache key and ETag: bump it when the same style draws different pixels
+# (r2: nearest sampling for imagery, new PNG encoder), so caches and browsers refetch.
+RENDERER = "r2"
 MAX_STYLE_TOKEN = 4096
 _OPEN_PER_THREAD = 16
 _local = threading.local()
@@ -88,7 +96,8 @@ class RasterTileSpec:
     def key(self) -> str:
         digest = hashlib.sha1(self.style.encode(), usedforsecurity=False).hexdigest()[:12]
         return (
-            f"rtile:{self.version_id}:{self.stamp}:{self.z}:{self.x}:{self.y}:{self.fmt}:{digest}"
+            f"rtile:{RENDERER}:{self.version_id}:{self.stamp}:{self.z}:{self.x}:{self.y}:"
+            f"{self.fmt}:{digest}"
         )
 
     @property
@@ -100,20 +109,26 @@ def valid_tile(z: int, x: int, y: int) -> bool:
     return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
 
 
-def _dataset(path: str) -> Any:
-    """An open dataset for this thread (rasterio handles are not shared between threads)."""
-    import rasterio
+def _opened_reader(path: str) -> Any:
+    """This thread's rio-tiler Reader of `path`, opened once (rasterio handles are not shared
+    between threads); the least recently used of more than _OPEN_PER_THREAD is closed.
 
-    opened: OrderedDict[str, Any] = getattr(_local, "datasets", None) or OrderedDict()
-    _local.datasets = opened
-    ds = opened.get(path)
-    if ds is None or ds.closed:
-        ds = rasterio.open(path)
-    opened[path] = ds
-    while len(opened) > _OPEN_PER_THREAD:
-        opened.popitem(last=False)[1].close()
+    A Reader, not only its dataset: making one reads the CRS, bounds, colour map and overviews.
+    Stored files are immutable (a new version is a new name), so a kept Reader never goes stale.
+    """
+    import rasterio
+    from rio_tiler.io import Reader
+
+    opened: OrderedDict[str, Any] = getattr(_local, "readers", None) or OrderedDict()
+    _local.readers = opened
+    reader = opened.get(path)
+    if reader is None or reader.dataset.closed:
+        reader = Reader(path, dataset=rasterio.open(path))
+    opened[path] = reader
     opened.move_to_end(path)
-    return ds
+    while len(opened) > _OPEN_PER_THREAD:
+        opened.popitem(last=False)[1].dataset.close()
+    return reader
 
 
 _import_lock = threading.Lock()
@@ -128,11 +143,17 @@ def _load_rio_tiler() -> None:
         import rio_tiler.utils  # noqa: F401
 
 
-def _reader(path: str) -> Any:
-    _load_rio_tiler()
-    from rio_tiler.io import Reader
+@contextmanager
+def _reader(field: FieldFile) -> Iterator[Any]:
+    """A rio-tiler Reader of a stored COG, under the GDAL options that read it (storage.read_env).
 
-    return Reader(path, dataset=_dataset(path))
+    The options hold for every use of the dataset, not only its open: /vsis3/ reads later
+    blocks with them. Entering a rasterio.Env costs about 0.04 ms; it sets no GDAL_CACHEMAX, so
+    the process's block cache is never resized.
+    """
+    _load_rio_tiler()
+    with read_env(field):
+        yield _opened_reader(gdal_path(field))
 
 
 def _ground_pixel(z: int, y: int) -> float:
@@ -148,10 +169,19 @@ def _valid(image: Any) -> np.ndarray:
 
 
 def _encode(rgba: np.ndarray, fmt: str) -> bytes:
-    _load_rio_tiler()
-    from rio_tiler.utils import render
+    """PNG or WebP of a (4, h, w) uint8 RGBA array; an opaque tile is written as RGB (a quarter
+    fewer bytes to compress). One copy: Pillow wants the bands interleaved."""
+    from PIL import Image
 
-    return bytes(render(rgba[:3], mask=rgba[3], img_format=FORMATS[fmt][0]))
+    opaque = bool(rgba[3].min() == 255)
+    pixels = np.ascontiguousarray(np.moveaxis(rgba[:3] if opaque else rgba, 0, -1))
+    image = Image.fromarray(pixels)  # (h, w, 3) is RGB, (h, w, 4) RGBA
+    out = io.BytesIO()
+    if fmt == "png":
+        image.save(out, "PNG", compress_level=PNG_LEVEL)
+    else:
+        image.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    return out.getvalue()
 
 
 _EMPTY: dict[str, bytes] = {}
@@ -163,6 +193,15 @@ def empty_tile(fmt: str) -> bytes:
     return _EMPTY[fmt]
 
 
+def _resampling(raster: RasterVersion) -> str:
+    """How a tile samples the COG. Measurements are interpolated (smooth hillshade gradients, no
+    stair steps in a colour ramp). Categories keep their values. Imagery takes the nearest pixel,
+    as QGIS, rio-tiler and titiler do by default: its overviews were already averaged at import,
+    and bilinear warping cost about 10 ms more per 256 px tile of the 0.5 m ortho (about 40 % of
+    a tile; docs/architecture.md, raster tiles)."""
+    return "bilinear" if raster.content == RasterVersion.Content.CONTINUOUS else "nearest"
+
+
 def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, Any]) -> bytes:
     _load_rio_tiler()
     from rio_tiler.errors import TileOutsideBounds
@@ -170,19 +209,19 @@ def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, An
     buffer = style_buffer(style)
     if not style["min_zoom"] <= spec.z <= style["max_zoom"]:
         return empty_tile(spec.fmt)
-    continuous = raster.content != "categorical"
-    reader = _reader(gdal_path(raster.cog))
+    method = _resampling(raster)
     try:
-        image = reader.tile(
-            spec.x,
-            spec.y,
-            spec.z,
-            tilesize=TILE_SIZE,
-            indexes=style_bands(style),
-            buffer=buffer,
-            resampling_method="bilinear" if continuous else "nearest",
-            reproject_method="bilinear" if continuous else "nearest",
-        )
+        with _reader(raster.cog) as reader:
+            image = reader.tile(
+                spec.x,
+                spec.y,
+                spec.z,
+                tilesize=TILE_SIZE,
+                indexes=style_bands(style),
+                buffer=buffer,
+                resampling_method=method,
+                reproject_method=method,
+            )
     except TileOutsideBounds:
         return empty_tile(spec.fmt)
     pixel = _ground_pixel(spec.z, spec.y)
@@ -215,9 +254,9 @@ def identify(raster: RasterVersion, lon: float, lat: float) -> dict[str, Any]:
     _load_rio_tiler()
     from rio_tiler.errors import PointOutsideBounds
 
-    path = gdal_path(raster.cog)
     try:
-        point = _reader(path).point(lon, lat)
+        with _reader(raster.cog) as reader:
+            point = reader.point(lon, lat)
     except PointOutsideBounds:
         return {"inside": False, "bands": []}
     values = point.array
@@ -294,17 +333,18 @@ def render_frame(
     buffer = style_buffer(style)
     mercator = CRS.from_epsg(TILE_SRID)
     try:
-        image = _reader(gdal_path(raster.cog)).part(
-            bounds_3857,
-            dst_crs=mercator,
-            bounds_crs=mercator,
-            width=width,
-            height=height,
-            indexes=style_bands(style),
-            buffer=buffer or None,
-            resampling_method="bilinear" if raster.content != "categorical" else "nearest",
-            reproject_method="bilinear" if raster.content != "categorical" else "nearest",
-        )
+        with _reader(raster.cog) as reader:
+            image = reader.part(
+                bounds_3857,
+                dst_crs=mercator,
+                bounds_crs=mercator,
+                width=width,
+                height=height,
+                indexes=style_bands(style),
+                buffer=buffer or None,
+                resampling_method=_resampling(raster),
+                reproject_method=_resampling(raster),
+            )
     except TileOutsideBounds:
         return None
     res = (bounds_3857[2] - bounds_3857[0]) / width

@@ -99,26 +99,34 @@ def forget_session_rasters(request: HttpRequest | None, **_: object) -> None:
         _auth_memo.pop(memo_key, None)
 
 
-@require_GET
-def raster_tile(
-    request: HttpRequest, layer_id: int, z: int, x: int, y: int, fmt: str
-) -> HttpResponse:
+def _signed_in_raster(request: HttpRequest, layer_id: int) -> RasterVersion | HttpResponse:
+    """The raster a signed-in caller may read here, else a 401 answer; a memo hit skips the user
+    and tenancy queries (the session still decides: its key and "View as" are the memo key)."""
     memo = _auth_memo.get(_memo_key(request, layer_id))
     if not (memo and memo[0] > time.monotonic()) and not request.user.is_authenticated:
         return _unauthorised()
     raster = _allowed_raster(request, layer_id)
     if raster is None:
         raise Http404("Not found.")
+    return raster
+
+
+@require_GET
+def raster_tile(
+    request: HttpRequest, layer_id: int, z: int, x: int, y: int, fmt: str
+) -> HttpResponse:
+    raster = _signed_in_raster(request, layer_id)
+    if isinstance(raster, HttpResponse):
+        return raster
     return tile_response(request, raster, z=z, x=x, y=y, fmt=fmt)
 
 
 @require_GET
 def raster_identify(request: HttpRequest, layer_id: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return _unauthorised()
-    raster = selectors.raster_for(request.user, layer_id, request.GET.get("v"))
-    if raster is None:
-        raise Http404("Not found.")
+    # A click after panning: the tiles' memo already holds this layer version for the session.
+    raster = _signed_in_raster(request, layer_id)
+    if isinstance(raster, HttpResponse):
+        return raster
     return identify_response(request, raster)
 
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlparse
 
 from django.conf import settings
@@ -55,13 +55,19 @@ def local_copy(fieldfile: FieldFile, *, suffix: str = "") -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="sharedgis-file-") as tmp:
         target = Path(tmp) / f"stored{suffix}"
         with target.open("wb") as dst:
-            if hasattr(storage, "bucket"):
-                # boto3's ranged, parallel download; S3File would first spool it all.
-                storage.bucket.Object(_s3_key(storage, name)).download_fileobj(dst)
-            else:
-                with storage.open(name, "rb") as src:
-                    shutil.copyfileobj(src, dst, CHUNK)
+            stream_into(fieldfile, dst)
         yield target
+
+
+def stream_into(fieldfile: FieldFile, dst: BinaryIO) -> None:
+    """Copy a stored file's bytes into an open binary file, in bounded memory."""
+    storage, name = fieldfile.storage, _name(fieldfile)
+    if hasattr(storage, "bucket"):
+        # boto3's ranged, parallel download; S3File would first spool it all in memory.
+        storage.bucket.Object(_s3_key(storage, name)).download_fileobj(dst)
+        return
+    with storage.open(name, "rb") as src:
+        shutil.copyfileobj(src, dst, CHUNK)
 
 
 def open_for_gdal(fieldfile: FieldFile) -> str:
