@@ -433,11 +433,16 @@ def main() -> None:
     print(f"cached tiles: {cached_per_s:,.0f}/s ({args.clients} clients, 3 gunicorn workers, same "
           f"2 cores); identify p50 {statistics.median(identify_ms):.1f} ms, p95 "
           f"{percentile(identify_ms, 0.95):.1f} ms")  # fmt: skip
-    ratio = max(c["ours_s"] / c["gdal_s"] for c in conversions.values())
+    # convert_ratio is the conversion the issue times: the job's own conversion (COG write,
+    # validation, spot checks, statistics) against gdal_translate. import_ratio is the whole
+    # `import_layer` process, which also pays Python/Django start-up and copying the analyst's
+    # original into storage, neither of which the bare reference does.
+    import_ratio = max(c["ours_s"] / c["gdal_s"] for c in conversions.values())
     job_ratio = max(c["job_s"] / c["gdal_s"] for c in conversions.values())
     rss = max(c["rss_mb"] for c in conversions.values())
     print(
-        f"RESULT raster convert_ratio={ratio:.2f} convert_job_ratio={job_ratio:.2f} tile_ratio={p50 / ref50:.2f} "
+        f"RESULT raster convert_ratio={job_ratio:.2f} import_ratio={import_ratio:.2f} "
+        f"tile_ratio={p50 / ref50:.2f} "
         f"titiler_ratio={p50 / tit50:.2f} titiler_p95_ratio={p95 / tit95:.2f} "
         f"peak_rss_mb={rss:.0f} identify_ms={statistics.median(identify_ms):.1f} "
         f"cached_per_s={cached_per_s:.0f}"
