@@ -56,9 +56,23 @@ class TileMatrixSet:
         return 0 <= x < cols and 0 <= y < rows
 
     def definition(self) -> dict[str, Any]:
-        """The TileMatrixSet document (OGC 17-083r4 JSON encoding)."""
+        """The TileMatrixSet document (OGC 17-083r4 JSON encoding).
+
+        It also carries the 1.0 encoding's keys (type, identifier, supportedCRS, boundingBox,
+        topLeftCorner): GDAL 3.6 (Debian 12) reads only those, and 2.0 readers ignore them.
+        """
         crs84 = self.id == WORLD_CRS84_QUAD
+        corner = [-180.0, 90.0] if crs84 else [-WORLD, WORLD]
         return {
+            "type": "TileMatrixSetType",
+            "identifier": self.id,
+            "supportedCRS": self.crs,
+            "boundingBox": {
+                "type": "BoundingBoxType",
+                "crs": self.crs,
+                "lowerCorner": [corner[0], -corner[1]],
+                "upperCorner": [-corner[0], corner[1]],
+            },
             "id": self.id,
             "title": self.title,
             "uri": self.uri,
@@ -69,10 +83,12 @@ class TileMatrixSet:
             "tileMatrices": [
                 {
                     "id": str(z),
+                    "identifier": str(z),
+                    "topLeftCorner": corner,
                     "scaleDenominator": (CRS84_ZOOM0_SCALE if crs84 else ZOOM0_SCALE) / 2**z,
                     "cellSize": (180 if crs84 else 2 * WORLD) / 256 / 2**z,
                     "cornerOfOrigin": "topLeft",
-                    "pointOfOrigin": [-180.0, 90.0] if crs84 else [-WORLD, WORLD],
+                    "pointOfOrigin": corner,
                     "tileWidth": 256,
                     "tileHeight": 256,
                     "matrixWidth": self.size(z)[0],
@@ -82,10 +98,12 @@ class TileMatrixSet:
             ],
         }
 
-    def limits(self, extent: list[float] | None, max_zoom: int) -> list[dict[str, Any]]:
+    def limits(
+        self, extent: list[float] | None, max_zoom: int, min_zoom: int = 0
+    ) -> list[dict[str, Any]]:
         """Rows and columns holding the collection at each zoom (the whole world without one)."""
         out = []
-        for z in range(max_zoom + 1):
+        for z in range(min_zoom, max_zoom + 1):
             cols, rows = self.size(z)
             if extent is None:
                 c, r = (0, cols - 1), (0, rows - 1)
@@ -144,6 +162,15 @@ def vector_max_zoom(tms: TileMatrixSet) -> int:
 def map_max_zoom(collection: Collection) -> int:
     assert collection.raster is not None
     return raster_tiles.native_zoom(collection.raster, collection.version)
+
+
+def map_min_zoom(collection: Collection) -> int:
+    """The zoom at which the whole raster fits in one tile, as rio-tiler's Reader.minzoom: below
+    it a raster is less than a tile's pixels (GDAL's OGC API driver then cannot size a level)."""
+    raster = collection.raster
+    assert raster is not None
+    side = max(raster.width, raster.height, 1)
+    return max(0, map_max_zoom(collection) - max(0, math.ceil(math.log2(side / 256))))
 
 
 def collection_tile(

@@ -493,8 +493,9 @@ def _tileset(
     prefix = "/map/tiles" if kind == "map" else "/tiles"
     url = f"{base}/collections/{c.id}{prefix}/{tms.id}"
     template = url + "/{tileMatrix}/{tileRow}/{tileCol}"
+    min_zoom = 0
     if kind == "map":
-        max_zoom = tiles.map_max_zoom(c)
+        min_zoom, max_zoom = tiles.map_min_zoom(c), tiles.map_max_zoom(c)
         items = [link(template + f"?f={f}", "item", media, f"{f.upper()} map tiles", templated=True)
                  for f, media in tiles.MAP_FORMATS.items()]  # fmt: skip
     else:
@@ -511,7 +512,7 @@ def _tileset(
             link(f"{base}/tileMatrixSets/{tms.id}", TILING_SCHEME, JSON, tms.id),
             *items,
         ],
-        "tileMatrixSetLimits": tms.limits(c.extent, max_zoom),
+        "tileMatrixSetLimits": tms.limits(c.extent, max_zoom, min_zoom),
     }
     if kind == "vector":
         body["layers"] = [
