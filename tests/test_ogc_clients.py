@@ -225,7 +225,6 @@ def test_gdal_reads_the_pixels_of_a_raster_collection_through_its_map_tiles(
     """Debian's GDAL follows the tileset's advertised PNG template (its WMS driver, TMS mode)
     and writes the map tiles' pixels over the collection's extent to a GeoTIFF."""
     import rasterio
-
     from django.test import Client
 
     from tests.ogc_helpers import publish_raster
@@ -244,7 +243,8 @@ def test_gdal_reads_the_pixels_of_a_raster_collection_through_its_map_tiles(
     template = template.replace("{tileCol}", "${x}")
     world_m = 20037508.342789244
     xml = tmp_path / "tiles.xml"
-    xml.write_text(textwrap.dedent(f"""\
+    xml.write_text(
+        textwrap.dedent(f"""\
         <GDAL_WMS>
           <Service name="TMS"><ServerUrl>{template.replace("&", "&amp;")}</ServerUrl></Service>
           <DataWindow><UpperLeftX>{-world_m}</UpperLeftX><UpperLeftY>{world_m}</UpperLeftY>
@@ -254,7 +254,8 @@ def test_gdal_reads_the_pixels_of_a_raster_collection_through_its_map_tiles(
           <Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
           <BandsCount>4</BandsCount>
         </GDAL_WMS>
-    """))
+    """)
+    )
     w, s, e, n = collection["extent"]["spatial"]["bbox"][0]
     out = tmp_path / "dem_tiles.tif"
     done = run(["gdal_translate", "-projwin", str(w), str(n), str(e), str(s),
