@@ -47,6 +47,9 @@ def test_a_client_lists_its_published_raster_with_extent_crs_and_bands(
     assert REL + "tilesets-map" in rels
     assert "items" not in rels and REL + "queryables" not in rels and "itemType" not in raster
     assert get_json(as_town_a, f"/ogc/collections/{rid}")["raster"]["bands"][0]["max"] > 100
+    page = as_town_a.get("/ogc/collections?f=html")
+    assert page.status_code == 200 and b"raster: map tiles" in page.content
+    assert as_town_a.get(f"/ogc/collections/{rid}?f=html").status_code == 200
 
 
 def test_items_queryables_and_vector_tiles_of_a_raster_are_404s_that_say_why(
