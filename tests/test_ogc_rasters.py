@@ -240,3 +240,19 @@ def test_a_share_link_serves_the_raster_of_its_map_version_as_map_tiles(
     z, x, y = centre_tile(collection, 18)
     tile = Client().get(f"{base}/collections/{rid}/map/tiles/WebMercatorQuad/{z}/{y}/{x}")
     assert tile.status_code == 200 and tile["Content-Type"] == "image/png"
+
+
+def test_crs84_tiles_of_a_large_layer_read_its_prepared_overviews(
+    world: World, as_town_a: Client
+) -> None:
+    from layers.tiles import OVERVIEW_MIN_FEATURES, overviews_prepare, tile_source
+
+    p = publish_parcels(world, n=OVERVIEW_MIN_FEATURES)
+    overviews_prepare(p.layer.current_version.pk)
+    assert tile_source(p.layer.current_version.pk, 9) == "overview"
+    # z8 of WorldCRS84Quad is as detailed as Web Mercator z9: the overview of zoom 9 is read.
+    z, col, row = crs84_tile_of(-122.3598, 38.4002, 8)
+    response = as_town_a.get(f"/ogc/collections/{p.cid}/tiles/WorldCRS84Quad/{z}/{row}/{col}")
+    assert response.status_code == 200
+    features = mapbox_vector_tile.decode(response.content)[f"layer_{p.layer.pk}"]["features"]
+    assert 0 < len(features) < OVERVIEW_MIN_FEATURES  # sub-pixel parcels merged into cells
