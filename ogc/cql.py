@@ -109,7 +109,8 @@ class ArrayOp(ast.Node):
 
 
 def _normalise_json(node: Any) -> Any:
-    """CQL2 JSON forms pygeofilter 0.4 reads differently: bbox arrays and three-argument BETWEEN."""
+    """CQL2 JSON as pygeofilter 0.4 reads it: bbox arrays, three-argument BETWEEN, lower-case
+    operators (cql2-rs writes S_DWITHIN), and our own nodes for the operators in `_special_op`."""
     if isinstance(node, list):
         return [_normalise_json(n) for n in node]
     if not isinstance(node, dict):
@@ -125,14 +126,12 @@ def _normalise_json(node: Any) -> Any:
         if special is not None:
             return special
     out = {k: _normalise_json(v) for k, v in node.items()}
-    if isinstance(out.get("op"), str) and out["op"].lower() != "isnull":
-        out["op"] = out["op"].lower()  # cql2-rs writes S_DWITHIN, pygeofilter reads lower case
-    if str(out.get("op", "")).lower() == "between" and isinstance(out.get("args"), list):
+    if isinstance(out.get("op"), str):
+        out["op"] = "isNull" if out["op"].lower() == "isnull" else out["op"].lower()
+    if out.get("op") == "between" and isinstance(out.get("args"), list):
         args = out["args"]
         if len(args) == 3:
             out["args"] = [args[0], [args[1], args[2]]]
-    if isinstance(out.get("op"), str) and out["op"].lower() == "isnull":
-        out["op"] = "isNull"
     return out
 
 
