@@ -237,8 +237,10 @@ def items_page(collection: Collection, query: Query) -> Page:
         elif not query.spatial:
             # The planner cannot estimate JSONB attribute filters and picks "scan everything,
             # then sort"; walking the key in page order stops after `limit` matches (2x faster
-            # on the 200,000-parcel bench). Spatial filters keep their GiST plan.
+            # on the 200,000-parcel bench). Spatial filters keep their GiST plan. That walk is
+            # serial: a parallel one (Gather Merge) took 70 ms where a single process took 30.
             cur.execute("SET LOCAL enable_sort = off")
+            cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cur.execute(sql, [*params, query.limit + 1])
         rows = cur.fetchall()
         more = len(rows) > query.limit

@@ -28,11 +28,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
     "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
@@ -146,11 +148,28 @@ def openapi_document(base: str, collections: list[Collection]) -> dict[str, Any]
                 "204": {"description": "An empty tile"},
                 "304": {"description": "Not modified (ETag)"},
                 **ERRORS}}},
+        "/collections/{collectionId}/map/tiles": _get(
+            "Map tilesets of a raster collection", "getMapTilesets", [cid], {"200": _ok("Tilesets")}, ["Tiles"]),
+        "/collections/{collectionId}/map/tiles/{tileMatrixSetId}": _get(
+            "A map tileset", "getMapTileset", [cid, _param("mapTileMatrixSetId")], {"200": _ok("The tileset")}, ["Tiles"]),
+        "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": {"get": {
+            "summary": "A map tile (PNG or WebP) of a raster collection", "operationId": "getMapTile",
+            "tags": ["Tiles"],
+            "parameters": [_param("fMap"), cid, _param("mapTileMatrixSetId"), _param("tileMatrix"),
+                           _param("tileRow"), _param("tileCol")],
+            "responses": {
+                "200": {"description": "The tile", "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("image/png", "image/webp")}},
+                "304": {"description": "Not modified (ETag)"},
+                **ERRORS}}},
         "/tileMatrixSets": _get("Tile matrix sets", "getTileMatrixSets", [], {"200": _ok("The sets")}, ["Tiles"]),
         "/tileMatrixSets/{tileMatrixSetId}": _get(
             "A tile matrix set", "getTileMatrixSet", [_param("tileMatrixSetId")], {"200": _ok("The set")}, ["Tiles"]),
     }  # fmt: skip
     for c in collections:
+        if c.is_raster:
+            continue
         props = [
             _property_param(n, k) for n, k in c.fields.items() if n not in ITEMS_PARAMS and n != "f"
         ]
@@ -163,9 +182,10 @@ def openapi_document(base: str, collections: list[Collection]) -> dict[str, Any]
         )
     parameters = PARAMETERS
     if collections:  # a real id, so generated requests reach data and not only 404s
+        example = next((c for c in collections if not c.is_raster), collections[0])
         parameters = {
             **PARAMETERS,
-            "collectionId": {**PARAMETERS["collectionId"], "example": collections[0].id},
+            "collectionId": {**PARAMETERS["collectionId"], "example": example.id},
         }
     return {
         "openapi": "3.0.3",
@@ -255,8 +275,10 @@ PARAMETERS: dict[str, Any] = {
     "fTile": _query("f", "Tile format.", {"type": "string", "enum": ["mvt"]}),
     "collectionId": _path("collectionId", "layer-<id> (latest version) or layer-<id>-v<number>.", {"type": "string"}),
     "featureId": {**_path("featureId", "The feature's id (its position in the source).", {"type": "string"}), "example": "1"},
-    "tileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad"]}),
-    "tileMatrix": _path("tileMatrix", "Zoom level.", {"type": "integer", "minimum": 0, "maximum": 16}),
+    "fMap": _query("f", "Tile format (otherwise PNG, or WebP by the Accept header).", {"type": "string", "enum": ["png", "webp"]}),
+    "tileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad", "WorldCRS84Quad"]}),
+    "mapTileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad"]}),
+    "tileMatrix": _path("tileMatrix", "Zoom level (vector tiles to 16, map tiles to 22).", {"type": "integer", "minimum": 0, "maximum": 22}),
     "tileRow": _path("tileRow", "Row (y).", {"type": "integer", "minimum": 0}),
     "tileCol": _path("tileCol", "Column (x).", {"type": "integer", "minimum": 0}),
     "limit": _query("limit", f"Features per page (default {DEFAULT_LIMIT}; larger values give {MAX_LIMIT}).",

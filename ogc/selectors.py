@@ -4,6 +4,8 @@ A user reads, per layer, the current version (provider staff of its project's ag
 latest published one (client users); older versions stay addressable as `layer-<id>-v<number>`.
 A share link reads the layer versions its map version pins, with only the attributes the map
 shows. Anything else answers 404, exactly like a collection that does not exist.
+Vector and raster layers are both collections, under the same visibility rules: a raster one
+carries its RasterVersion (pixels, bands) and is served as map tiles instead of features.
 
 Reads maps.models.MapVersion (the map and version a layer version was published in) and
 ShareLink: the only things of maps this app touches.
@@ -17,7 +19,7 @@ from django.db import connection
 from django.db.models import F
 from django.http import Http404
 
-from layers.models import Layer, LayerVersion
+from layers.models import Layer, LayerVersion, RasterVersion
 from layers.selectors import version_for
 from maps.models import MapVersion, ShareLink
 from ogc.auth import Principal
@@ -38,6 +40,11 @@ class Collection:
     restricted: bool = False  # True when `fields` is a subset of the schema (share links)
     published_in: list[dict[str, Any]] = field(default_factory=list)
     is_latest: bool = True
+    raster: RasterVersion | None = None  # set for raster layers: map tiles, no items
+
+    @property
+    def is_raster(self) -> bool:
+        return self.raster is not None
 
     @property
     def date_field(self) -> str | None:
@@ -89,29 +96,42 @@ def _published_in(version_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
+def _raster_of(version: LayerVersion) -> RasterVersion | None:
+    if version.layer.kind != Layer.Kind.RASTER:
+        return None
+    try:
+        return version.raster
+    except RasterVersion.DoesNotExist:
+        return None
+
+
+def _servable(version: LayerVersion) -> bool:
+    """A raster version whose pixels are missing (a failed import) is no collection."""
+    return version.layer.kind != Layer.Kind.RASTER or _raster_of(version) is not None
+
+
 def _user_collection(version: LayerVersion, *, latest: bool) -> Collection:
     layer = version.layer
+    raster = _raster_of(version)
     return Collection(
         id=collection_id(layer.pk, None if latest else version.number),
         layer=layer,
         version=version,
         title=layer.name if latest else f"{layer.name} (version {version.number})",
-        fields=_schema_fields(version),
+        fields={} if raster is not None else _schema_fields(version),
         is_latest=latest,
+        raster=raster,
     )
 
 
 def _share_collections(link: ShareLink) -> list[Collection]:
-    pinned = {
-        v.pk: v
-        for v in link.version.layer_versions.select_related("layer").filter(layer__kind="vector")
-    }
+    pinned = {v.pk: v for v in link.version.layer_versions.select_related("layer", "raster")}
     out = []
     for entry in link.version.definition.get("layers", []):
         version = pinned.get(entry.get("version_id"))
-        if version is None:
+        if version is None or not _servable(version):
             continue
-        schema = _schema_fields(version)
+        schema = {} if _raster_of(version) is not None else _schema_fields(version)
         fields = {n: schema[n] for n in entry.get("fields") or [] if n in schema}
         out.append(
             Collection(
@@ -121,6 +141,7 @@ def _share_collections(link: ShareLink) -> list[Collection]:
                 title=str(entry.get("title") or version.layer.name),
                 fields=fields,
                 restricted=True,
+                raster=_raster_of(version),
             )
         )
     return out
@@ -132,8 +153,7 @@ def collections_for(principal: Principal) -> list[Collection]:
     else:
         user = principal.user
         scope = scope_for(user)
-        visible = LayerVersion.objects.visible_to(user).filter(layer__kind=Layer.Kind.VECTOR)
-        visible = visible.select_related("layer")
+        visible = LayerVersion.objects.visible_to(user).select_related("layer", "raster")
         staff = list(
             visible.filter(
                 layer__project__agreement__provider_id__in=scope.provider_ids,
@@ -149,8 +169,10 @@ def collections_for(principal: Principal) -> list[Collection]:
             .order_by("layer_id", "-number")
             .distinct("layer_id")
         )
-        found = [_user_collection(v, latest=True) for v in staff] + [
-            _user_collection(v, latest=True) for v in published if v.layer_id not in seen
+        found = [_user_collection(v, latest=True) for v in staff if _servable(v)] + [
+            _user_collection(v, latest=True)
+            for v in published
+            if v.layer_id not in seen and _servable(v)
         ]
         found.sort(key=lambda c: (c.layer.name.lower(), c.layer.pk))
     maps = _published_in([c.version.pk for c in found])
@@ -172,11 +194,11 @@ def collection_for(principal: Principal, cid: str) -> Collection:
         if found is None or (number is not None and number != found.version.number):
             raise Http404("No such collection.")
     else:
-        layer = get_object_for(
-            principal.user, Layer.objects.filter(kind=Layer.Kind.VECTOR), pk=layer_id
-        )
+        layer = get_object_for(principal.user, Layer.objects.all(), pk=layer_id)
         version = version_for(principal.user, layer, number)
         version.layer = layer
+        if not _servable(version):
+            raise Http404("No such collection.")
         found = _user_collection(version, latest=number is None)
         if number is not None:
             found.id = cid

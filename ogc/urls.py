@@ -18,6 +18,9 @@ ROUTES = [
     ("collections/<str:cid>/tiles", "tilesets"),
     ("collections/<str:cid>/tiles/<str:tms>", "tileset"),
     ("collections/<str:cid>/tiles/<str:tms>/<str:z>/<str:y>/<str:x>", "tile"),
+    ("collections/<str:cid>/map/tiles", "map-tilesets"),
+    ("collections/<str:cid>/map/tiles/<str:tms>", "map-tileset"),
+    ("collections/<str:cid>/map/tiles/<str:tms>/<str:z>/<str:y>/<str:x>", "map-tile"),
     ("tileMatrixSets", "tile-matrix-sets"),
     ("tileMatrixSets/<str:tms>", "tile-matrix-set"),
 ]

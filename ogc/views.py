@@ -29,6 +29,7 @@ from ogc.models import AccessToken
 from ogc.openapi import CONFORMANCE, openapi_document
 from ogc.selectors import Collection, collection_for, collections_for, older_versions
 from ogc.services import token_create, token_revoke
+from ogc.tiles import CRS84
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -96,7 +97,7 @@ def check_params(request: HttpRequest, allowed: set[str]) -> None:
             f"This path takes: {', '.join(sorted(allowed | {'f'}))}."
         )
     f = request.GET.get("f")
-    if f is not None and f.lower() not in ("json", "html", "mvt"):
+    if f is not None and f.lower() not in ("json", "html", "mvt", *tiles.MAP_FORMATS):
         raise BadRequest(f"f must be json or html, not {f!r}.")
 
 
@@ -209,15 +210,22 @@ def collection_body(request: HttpRequest, principal: Principal, c: Collection) -
     version = c.version
     source = version.source_srid
     extent = c.extent
-    links = [
-        *self_links(url, c.title),
-        link(url + "/items?f=json", "items", GEOJSON, "Features (GeoJSON)"),
-        link(url + "/items?f=html", "items", HTML, "Features (HTML)"),
-        link(url + "/queryables", REL + "queryables", SCHEMA_JSON, "Queryable properties"),
-        link(url + "/queryables", "queryables", JSON, "Queryable properties"),
-        link(url + "/schema", REL + "schema", SCHEMA_JSON, "Schema of the features"),
-        link(url + "/tiles", REL + "tilesets-vector", JSON, "Vector tiles"),
-    ]
+    if c.is_raster:
+        # Like pygeoapi's and titiler's raster collections: map tiles, no items link.
+        links = [
+            *self_links(url, c.title),
+            link(url + "/map/tiles", REL + "tilesets-map", JSON, "Map tiles (PNG, WebP)"),
+        ]
+    else:
+        links = [
+            *self_links(url, c.title),
+            link(url + "/items?f=json", "items", GEOJSON, "Features (GeoJSON)"),
+            link(url + "/items?f=html", "items", HTML, "Features (HTML)"),
+            link(url + "/queryables", REL + "queryables", SCHEMA_JSON, "Queryable properties"),
+            link(url + "/queryables", "queryables", JSON, "Queryable properties"),
+            link(url + "/schema", REL + "schema", SCHEMA_JSON, "Schema of the features"),
+            link(url + "/tiles", REL + "tilesets-vector", JSON, "Vector tiles"),
+        ]
     if principal.share is None:
         links.append(link(request.build_absolute_uri(reverse("layers:layer", args=[c.layer.pk])),
                           "describedby", HTML, "The layer in the portal"))  # fmt: skip
@@ -252,6 +260,8 @@ def collection_body(request: HttpRequest, principal: Principal, c: Collection) -
         else "",
         "license": "Provided under the service agreement; not for redistribution.",
     }
+    if c.raster is not None:
+        _describe_raster(body, c)
     if source:
         body["sourceCrs"] = f"http://www.opengis.net/def/crs/EPSG/0/{source}"
     if extent is not None:
@@ -259,6 +269,48 @@ def collection_body(request: HttpRequest, principal: Principal, c: Collection) -
             "spatial": {"bbox": [extent], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
         }
     return body
+
+
+def _describe_raster(body: dict[str, Any], c: Collection) -> None:
+    """A raster collection: no items; its pixels described as pygeoapi and titiler do."""
+    raster = c.raster
+    assert raster is not None
+    source = c.version.source_srid
+    for key in ("itemType", "featureCount", "geometryType"):
+        body.pop(key)
+    body["description"] = c.layer.description or (
+        f"Raster layer ({raster.get_content_display().lower()}), version {c.version.number}: "
+        "read it as map tiles."
+    )
+    body["dataType"] = "map"
+    # Tiles are cut from the raster's own CRS: that is the only CRS it is offered in.
+    body["crs"] = [f"http://www.opengis.net/def/crs/EPSG/0/{source}"] if source else [CRS84]
+    body["storageCrs"] = body["crs"][0]
+    body["raster"] = {
+        "content": raster.content,
+        "width": raster.width,
+        "height": raster.height,
+        "resolution": raster.resolution,
+        "units": raster.crs_units,
+        "dtype": raster.dtype,
+        "nodata": raster.nodata,
+        "bands": [
+            {"band": i + 1, "name": (raster.band_stats[i] if i < len(raster.band_stats) else {})
+             .get("description") or f"Band {i + 1}", "dtype": raster.dtype, "nodata": raster.nodata,
+             **{k: (raster.band_stats[i] if i < len(raster.band_stats) else {}).get(k)
+                for k in ("min", "max", "mean")}}
+            for i in range(raster.bands)
+        ],
+    }  # fmt: skip
+
+
+def vector_only(c: Collection) -> None:
+    """Features, schemas and vector tiles exist for vector collections only."""
+    if c.is_raster:
+        raise Http404(
+            f"{c.id} is a raster collection: it has no features (items), queryables or "
+            f"vector tiles. Read it as map tiles: /collections/{c.id}/map/tiles."
+        )
 
 
 @ogc_view
@@ -296,6 +348,7 @@ def _property_schema(kind: str) -> dict[str, Any]:
 def queryables(request: HttpRequest, principal: Principal, cid: str) -> HttpResponse:
     check_params(request, set())
     c = collection_for(principal, cid)
+    vector_only(c)
     url = f"{base_url(request, principal)}/collections/{c.id}/queryables"
     props: dict[str, Any] = {"geometry": {"format": "geometry-any", "title": "Geometry"}}
     props.update({n: {"title": n, **_property_schema(k)} for n, k in c.fields.items()})
@@ -315,6 +368,7 @@ def queryables(request: HttpRequest, principal: Principal, cid: str) -> HttpResp
 def schema(request: HttpRequest, principal: Principal, cid: str) -> HttpResponse:
     check_params(request, set())
     c = collection_for(principal, cid)
+    vector_only(c)
     url = f"{base_url(request, principal)}/collections/{c.id}/schema"
     props: dict[str, Any] = {
         "geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"}
@@ -339,6 +393,7 @@ def _page_url(url: str, params: dict[str, str], cursor: str | None, f: str) -> s
 @ogc_view
 def items(request: HttpRequest, principal: Principal, cid: str) -> HttpResponse:
     c = collection_for(principal, cid)
+    vector_only(c)
     check_params(request, ITEMS_PARAMS | set(c.fields))
     params = {k: request.GET[k] for k in request.GET}
     query = parse_query(params, c)
@@ -391,6 +446,7 @@ def items(request: HttpRequest, principal: Principal, cid: str) -> HttpResponse:
 @ogc_view
 def item(request: HttpRequest, principal: Principal, cid: str, fid: str) -> HttpResponse:
     c = collection_for(principal, cid)
+    vector_only(c)
     check_params(request, {"crs"})
     if not fid.lstrip("-").isdigit() or abs(int(fid)) > 2**62:
         raise Http404("No such feature.")
@@ -419,29 +475,47 @@ def item(request: HttpRequest, principal: Principal, cid: str, fid: str) -> Http
 # --- tiles
 
 
-def _tileset(request: HttpRequest, principal: Principal, c: Collection) -> dict[str, Any]:
-    url = f"{base_url(request, principal)}/collections/{c.id}/tiles/{tiles.TMS_ID}"
-    tms = f"{base_url(request, principal)}/tileMatrixSets/{tiles.TMS_ID}"
-    return {
-        "title": f"{c.title} (vector tiles)",
-        "dataType": "vector",
-        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        "tileMatrixSetURI": tiles.TMS_URI,
+TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+
+
+def _matrix_set(tms: str, offered: tuple[str, ...] = tuple(tiles.MATRIX_SETS)) -> Any:
+    found = tiles.matrix_set(tms) if tms in offered else None
+    if found is None:
+        raise Http404(f"No tile matrix set {tms}; this path offers {', '.join(offered)}.")
+    return found
+
+
+def _tileset(
+    request: HttpRequest, principal: Principal, c: Collection, tms: Any, *, kind: str
+) -> dict[str, Any]:
+    """A tileset (OGC API – Tiles): vector (MVT) or map (PNG/WebP) tiles of one matrix set."""
+    base = base_url(request, principal)
+    prefix = "/map/tiles" if kind == "map" else "/tiles"
+    url = f"{base}/collections/{c.id}{prefix}/{tms.id}"
+    template = url + "/{tileMatrix}/{tileRow}/{tileCol}"
+    min_zoom = 0
+    if kind == "map":
+        min_zoom, max_zoom = tiles.map_min_zoom(c), tiles.map_max_zoom(c)
+        items = [link(template + f"?f={f}", "item", media, f"{f.upper()} map tiles", templated=True)
+                 for f, media in tiles.MAP_FORMATS.items()]  # fmt: skip
+    else:
+        max_zoom = tiles.vector_max_zoom(tms)
+        items = [link(template + "?f=mvt", "item", tiles.MVT_TYPE, "Mapbox vector tiles",
+                      templated=True)]  # fmt: skip
+    body: dict[str, Any] = {
+        "title": f"{c.title} ({'map' if kind == 'map' else 'vector'} tiles, {tms.id})",
+        "dataType": kind,
+        "crs": tms.crs,
+        "tileMatrixSetURI": tms.uri,
         "links": [
             *self_links(url, "This tileset"),
-            link(
-                tms, "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON, "WebMercatorQuad"
-            ),
-            link(
-                url + "/{tileMatrix}/{tileRow}/{tileCol}?f=mvt",
-                "item",
-                tiles.MVT_TYPE,
-                "Mapbox vector tiles",
-                templated=True,
-            ),
-        ],  # fmt: skip
-        "tileMatrixSetLimits": tiles.tile_matrix_limits(c.extent),
-        "layers": [
+            link(f"{base}/tileMatrixSets/{tms.id}", TILING_SCHEME, JSON, tms.id),
+            *items,
+        ],
+        "tileMatrixSetLimits": tms.limits(c.extent, max_zoom, min_zoom),
+    }
+    if kind == "vector":
+        body["layers"] = [
             {
                 "id": tiles.vector_layer_id(c),
                 "dataType": "vector",
@@ -451,28 +525,56 @@ def _tileset(request: HttpRequest, principal: Principal, c: Collection) -> dict[
                     "properties": {n: _property_schema(k) for n, k in c.fields.items()},
                 },
             }
-        ],  # fmt: skip
-    }
+        ]
+    return body
+
+
+def _tileset_list(
+    request: HttpRequest, principal: Principal, c: Collection, *, kind: str
+) -> HttpResponse:
+    check_params(request, set())
+    offered = tiles.MAP_MATRIX_SETS if kind == "map" else tuple(tiles.MATRIX_SETS)
+    prefix = "/map/tiles" if kind == "map" else "/tiles"
+    url = f"{base_url(request, principal)}/collections/{c.id}{prefix}"
+    summaries = []
+    for tms_id in offered:
+        full = _tileset(request, principal, c, tiles.MATRIX_SETS[tms_id], kind=kind)
+        summaries.append(
+            {k: full[k] for k in ("title", "dataType", "crs", "tileMatrixSetURI", "links")}
+        )
+    body = {"links": self_links(url, "Tilesets"), "tilesets": summaries}
+    return respond(request, body, title=f"{c.title}: {kind} tilesets")
+
+
+def _tile_address(
+    c: Collection, tms: Any, z: str, y: str, x: str, max_zoom: int
+) -> tuple[int, int, int]:
+    if not all(v.isdigit() and len(v) < 9 for v in (z, y, x)):
+        raise Http404("No such tile.")
+    zoom, row, col = int(z), int(y), int(x)
+    if zoom > max_zoom or not tms.valid(zoom, col, row):
+        raise Http404(
+            f"No such tile: {c.id} has tiles of {tms.id} at zooms 0 to {max_zoom}, "
+            "within each zoom's matrix width and height."
+        )
+    return zoom, row, col
 
 
 @ogc_view
 def tilesets(request: HttpRequest, principal: Principal, cid: str) -> HttpResponse:
-    check_params(request, set())
     c = collection_for(principal, cid)
-    url = f"{base_url(request, principal)}/collections/{c.id}/tiles"
-    tileset = _tileset(request, principal, c)
-    body = {"links": self_links(url, "Tilesets"), "tilesets": [
-        {k: tileset[k] for k in ("title", "dataType", "crs", "tileMatrixSetURI", "links")}]}  # fmt: skip
-    return respond(request, body, title=f"{c.title}: tilesets")
+    vector_only(c)
+    return _tileset_list(request, principal, c, kind="vector")
 
 
 @ogc_view
 def tileset(request: HttpRequest, principal: Principal, cid: str, tms: str) -> HttpResponse:
     check_params(request, set())
     c = collection_for(principal, cid)
-    if tms != tiles.TMS_ID:
-        raise Http404(f"No tile matrix set {tms}; this server offers {tiles.TMS_ID}.")
-    return respond(request, _tileset(request, principal, c), title=f"{c.title}: {tms}")
+    vector_only(c)
+    matrices = _matrix_set(tms)
+    body = _tileset(request, principal, c, matrices, kind="vector")
+    return respond(request, body, title=f"{c.title}: {tms}")
 
 
 @ogc_view
@@ -481,12 +583,10 @@ def tile(
 ) -> HttpResponse:
     check_params(request, set())
     c = collection_for(principal, cid)
-    if tms != tiles.TMS_ID or not all(v.isdigit() and len(v) < 9 for v in (z, y, x)):
-        raise Http404("No such tile.")
-    zoom, row, col = int(z), int(y), int(x)
-    if not tiles.valid(zoom, col, row):
-        raise Http404("No such tile.")
-    data, etag = tiles.collection_tile(c, zoom, col, row)
+    vector_only(c)
+    matrices = _matrix_set(tms)
+    zoom, row, col = _tile_address(c, matrices, z, y, x, tiles.vector_max_zoom(matrices))
+    data, etag = tiles.collection_tile(c, matrices, zoom, col, row)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:
@@ -498,23 +598,73 @@ def tile(
     return response
 
 
+def raster_only(c: Collection) -> None:
+    if not c.is_raster:
+        raise Http404(
+            f"{c.id} is a vector collection: it has no map tiles. Read its features at "
+            f"/collections/{c.id}/items or its vector tiles at /collections/{c.id}/tiles."
+        )
+
+
+@ogc_view
+def map_tilesets(request: HttpRequest, principal: Principal, cid: str) -> HttpResponse:
+    c = collection_for(principal, cid)
+    raster_only(c)
+    return _tileset_list(request, principal, c, kind="map")
+
+
+@ogc_view
+def map_tileset(request: HttpRequest, principal: Principal, cid: str, tms: str) -> HttpResponse:
+    check_params(request, set())
+    c = collection_for(principal, cid)
+    raster_only(c)
+    body = _tileset(request, principal, c, _matrix_set(tms, tiles.MAP_MATRIX_SETS), kind="map")
+    return respond(request, body, title=f"{c.title}: map tiles, {tms}")
+
+
+def _map_format(request: HttpRequest) -> str:
+    """png (default) or webp, by ?f= or by an Accept header that asks for WebP only."""
+    f = request.GET.get("f", "").lower()
+    if f:
+        if f not in tiles.MAP_FORMATS:
+            raise BadRequest(f"Map tiles are png or webp (f=png, f=webp), not {f!r}.")
+        return f
+    accept = request.headers.get("Accept", "")
+    return "webp" if "image/webp" in accept and "image/png" not in accept else "png"
+
+
+@ogc_view
+def map_tile(
+    request: HttpRequest, principal: Principal, cid: str, tms: str, z: str, y: str, x: str
+) -> HttpResponse:
+    check_params(request, set())
+    c = collection_for(principal, cid)
+    raster_only(c)
+    matrices = _matrix_set(tms, tiles.MAP_MATRIX_SETS)
+    fmt = _map_format(request)
+    zoom, row, col = _tile_address(c, matrices, z, y, x, matrices.max_zoom)
+    return tiles.map_tile(request, c, zoom, col, row, fmt)
+
+
 @ogc_view
 def tile_matrix_sets(request: HttpRequest, principal: Principal) -> HttpResponse:
     check_params(request, set())
     base = base_url(request, principal)
-    url = f"{base}/tileMatrixSets/{tiles.TMS_ID}"
-    body = {"links": self_links(base + "/tileMatrixSets", "Tile matrix sets"), "tileMatrixSets": [
-        {"id": tiles.TMS_ID, "title": "Google Maps Compatible for the World", "uri": tiles.TMS_URI,
-         "links": [link(url, "self", JSON, tiles.TMS_ID)]}]}  # fmt: skip
+    body = {
+        "links": self_links(base + "/tileMatrixSets", "Tile matrix sets"),
+        "tileMatrixSets": [
+            {"id": t.id, "title": t.title, "uri": t.uri, "crs": t.crs,
+             "links": [link(f"{base}/tileMatrixSets/{t.id}", "self", JSON, t.id)]}
+            for t in tiles.MATRIX_SETS.values()
+        ],
+    }  # fmt: skip
     return respond(request, body, title="Tile matrix sets")
 
 
 @ogc_view
 def tile_matrix_set(request: HttpRequest, principal: Principal, tms: str) -> HttpResponse:
     check_params(request, set())
-    if tms != tiles.TMS_ID:
-        raise Http404(f"No tile matrix set {tms}; this server offers {tiles.TMS_ID}.")
-    return respond(request, tiles.tile_matrix_set(), title=tiles.TMS_ID)
+    return respond(request, _matrix_set(tms).definition(), title=tms)
 
 
 # --- "Connect from QGIS / ArcGIS": personal access tokens
@@ -579,6 +729,9 @@ VIEWS: dict[str, Callable[..., HttpResponse]] = {
     "tilesets": tilesets,
     "tileset": tileset,
     "tile": tile,
+    "map-tilesets": map_tilesets,
+    "map-tileset": map_tileset,
+    "map-tile": map_tile,
     "tile-matrix-sets": tile_matrix_sets,
     "tile-matrix-set": tile_matrix_set,
 }

@@ -178,6 +178,15 @@ def _ogc_tile(a: TownA) -> str:
     return _ogc(a, f"/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt")
 
 
+def _ogc_raster(a: TownA, path: str = "") -> str:
+    return f"/ogc/collections/layer-{a.raster_layer_id}{path}"
+
+
+def _ogc_map_tile(a: TownA) -> str:
+    z, x, y = tile_of(-122.3595, 38.4025, 16)
+    return _ogc_raster(a, f"/map/tiles/WebMercatorQuad/{z}/{y}/{x}?f=png")
+
+
 # Routes that take an object of an agency (in the path): 404 to every other agency.
 OBJECT_ROUTES: dict[str, Route] = {
     "projects:project": Route("get", lambda a: f"/projects/{a.world.project_a.slug}/"),
@@ -264,6 +273,9 @@ OBJECT_ROUTES: dict[str, Route] = {
     "ogc:tilesets": Route("get", lambda a: _ogc(a, "/tiles")),
     "ogc:tileset": Route("get", lambda a: _ogc(a, "/tiles/WebMercatorQuad")),
     "ogc:tile": Route("get", _ogc_tile),
+    "ogc:map-tilesets": Route("get", lambda a: _ogc_raster(a, "/map/tiles")),
+    "ogc:map-tileset": Route("get", lambda a: _ogc_raster(a, "/map/tiles/WebMercatorQuad")),
+    "ogc:map-tile": Route("get", _ogc_map_tile),
     "ogc:token-revoke": Route("post", lambda a: f"/ogc/connect/tokens/{a.ogc_token.pk}/revoke/"),
     "hours:agreement": Route("get", lambda a: f"/agreements/{a.world.agreement_a.pk}/"),
     "hours:burndown-data": Route(
@@ -388,6 +400,7 @@ OGC_SHARE_ROUTES = {
     for name in (
         "landing", "conformance", "api", "collections", "collection", "queryables", "schema",
         "items", "item", "tilesets", "tileset", "tile", "tile-matrix-sets", "tile-matrix-set",
+        "map-tilesets", "map-tileset", "map-tile",
     )
 }  # fmt: skip
 

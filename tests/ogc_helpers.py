@@ -42,3 +42,28 @@ def get_json(client: Client, url: str, **headers: str) -> Any:
     response = client.get(url, **headers)
     assert response.status_code == 200, (url, response.status_code, response.content[:500])
     return response.json()
+
+
+def publish_raster(world: World, tmp_path: Any, n: int = 5) -> tuple[Published, str]:
+    """Town A's published map with parcels and an elevation model: (parcels, raster collection id).
+
+    The caller points MEDIA_ROOT at tmp_path (the COG is written there).
+    """
+    from maps.services import map_layer_add, map_publish
+    from tests import raster_data
+    from tests.raster_helpers import import_raster
+
+    map_, version = make_published_map(project=world.project_a, by=world.analyst, n=n)
+    layer_id = int(version.definition["layers"][0]["layer_id"])
+    dem = import_raster(
+        raster_data.dem(tmp_path / "dem.tif", size=64),
+        project=world.project_a,
+        by=world.analyst,
+        name="Elevation A",
+    )
+    map_layer_add(map=map_, layer=dem.layer, by=world.analyst)
+    version = map_publish(map=map_, by=world.analyst, notes="with elevation")
+    parcels = Published(
+        layer=Layer.objects.get(pk=layer_id), version=version, cid=f"layer-{layer_id}"
+    )
+    return parcels, f"layer-{dem.layer_id}"

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.conftest import World
@@ -216,3 +217,53 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_document(
         env={**os.environ, "HOME": str(tmp_path), "SCHEMATHESIS_HOOKS": ""},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_gdal_reads_the_pixels_of_a_raster_collection_through_its_map_tiles(
+    world: World, live_server: Any, settings: Any, tmp_path: Path
+) -> None:
+    """Debian's GDAL follows the tileset's advertised PNG template (its WMS driver, TMS mode)
+    and writes the map tiles' pixels over the collection's extent to a GeoTIFF."""
+    import rasterio
+    from django.test import Client
+
+    from tests.ogc_helpers import publish_raster
+
+    settings.MEDIA_ROOT = tmp_path
+    _, rid = publish_raster(world, tmp_path)
+    token = token_for(world.manager_a)
+    env = gdal_env(token, tmp_path)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    path = f"/ogc/collections/{rid}"
+    collection = Client().get(path, **headers).json()
+    tileset = Client().get(f"{path}/map/tiles/WebMercatorQuad", **headers).json()
+    template = next(x["href"] for x in tileset["links"] if x["type"] == "image/png")
+    template = template.replace("http://testserver", live_server.url)
+    template = template.replace("{tileMatrix}", "${z}").replace("{tileRow}", "${y}")
+    template = template.replace("{tileCol}", "${x}")
+    world_m = 20037508.342789244
+    xml = tmp_path / "tiles.xml"
+    xml.write_text(
+        textwrap.dedent(f"""\
+        <GDAL_WMS>
+          <Service name="TMS"><ServerUrl>{template.replace("&", "&amp;")}</ServerUrl></Service>
+          <DataWindow><UpperLeftX>{-world_m}</UpperLeftX><UpperLeftY>{world_m}</UpperLeftY>
+            <LowerRightX>{world_m}</LowerRightX><LowerRightY>{-world_m}</LowerRightY>
+            <TileLevel>18</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY>
+            <YOrigin>top</YOrigin></DataWindow>
+          <Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
+          <BandsCount>4</BandsCount>
+        </GDAL_WMS>
+    """)
+    )
+    w, s, e, n = collection["extent"]["spatial"]["bbox"][0]
+    out = tmp_path / "dem_tiles.tif"
+    done = run(["gdal_translate", "-projwin", str(w), str(n), str(e), str(s),
+                "-projwin_srs", "EPSG:4326", str(xml), str(out)], env)  # fmt: skip
+    assert "/map/tiles/WebMercatorQuad/18/" in done.stderr  # the tiles came from our route
+    with rasterio.open(out) as ds:
+        pixels = ds.read()
+        assert ds.crs.to_epsg() == 3857 and ds.count == 4
+    alpha = pixels[-1]
+    assert (alpha > 0).mean() > 0.5
+    assert len(np.unique(pixels[0][alpha > 0])) > 10  # shaded relief, not a blank

@@ -38,6 +38,8 @@ def test_the_landing_page_links_the_api_conformance_and_collections(as_town_a: C
     conformance = get_json(as_town_a, "/ogc/conformance")["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conformance
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in conformance
+    assert "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions" in conformance
+    assert not any("array-functions" in c or "arithmetic" in c for c in conformance)
 
 
 def test_a_client_lists_its_published_layer_with_its_map_and_version(
@@ -174,6 +176,126 @@ def test_a_bad_parameter_is_a_400_that_names_the_problem(
     parcels: Published, as_town_a: Client, query: str, message: str
 ) -> None:
     response = as_town_a.get(items_url(parcels, query))
+    assert response.status_code == 400, response.content
+    assert message in response.json()["description"]
+
+
+def _with_built_dates(p: Published) -> None:
+    """Give parcel i the date attribute built = 2000-01-01 + 30·i days (2000 is a leap year)."""
+    from django.db import connection
+
+    version = p.layer.current_version
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE layers_feature SET properties = properties || jsonb_build_object("
+            "'built', (date '2000-01-01' + (fid * 30)::int)::text) WHERE version_id = %s",
+            [version.pk],
+        )
+    version.schema = [*version.schema, {"name": "built", "type": "date"}]
+    version.save(update_fields=["schema"])
+
+
+@pytest.mark.parametrize(
+    ("cql", "expected"),
+    [
+        ("T_BEFORE(built, DATE('2000-03-01'))", [0, 1]),
+        ("T_AFTER(built, DATE('2020-01-01'))", list(range(244, 250))),
+        ("T_AFTER(built, INTERVAL('..', '2020-01-01'))", list(range(244, 250))),
+        ("T_BEFORE(built, INTERVAL('2000-03-01', '..'))", [0, 1]),
+        ("T_DURING(built, INTERVAL('2000-01-02', '2000-03-01'))", [1]),
+        ("T_INTERSECTS(built, INTERVAL('2000-01-31', '2000-03-01'))", [1, 2]),
+        ("T_INTERSECTS(built, DATE('2000-01-31'))", [1]),
+        ("T_EQUALS(built, DATE('2000-01-31'))", [1]),
+        ("T_BEFORE(built, TIMESTAMP('2000-01-31T00:00:01Z')) AND zone = 'R2'", [1]),
+        ("T_DISJOINT(built, INTERVAL('2000-01-31', '2020-01-01'))", [0, *range(244, 250)]),
+        ('{"op": "t_before", "args": [{"property": "built"}, {"date": "2000-03-01"}]}', [0, 1]),
+        (
+            '{"op": "t_during", "args": [{"property": "built"}, '
+            '{"interval": ["2000-01-02", "2000-03-01"]}]}',
+            [1],
+        ),
+    ],
+)
+def test_temporal_functions_compare_a_date_attribute_with_dates_timestamps_and_intervals(
+    parcels: Published, as_town_a: Client, cql: str, expected: list[int]
+) -> None:
+    from urllib.parse import quote
+
+    _with_built_dates(parcels)
+    lang = "cql2-json" if cql.startswith("{") else "cql2-text"
+    body = get_json(
+        as_town_a, items_url(parcels, f"filter-lang={lang}&filter={quote(cql)}&limit=1000")
+    )
+    assert [f["id"] for f in body["features"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("cql", "expected"),
+    [
+        # Parcel 0's corner is the point; parcel 1 is 35 m east, parcel 50 44 m north, 51 56 m.
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), 10)", [0]),
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), 40)", [0, 1]),
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), 50)", [0, 1, 50]),
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), 0.05, km)", [0, 1, 50]),
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), 164, 'ft')", [0, 1, 50]),
+        (
+            '{"op": "s_dwithin", "args": [{"property": "geometry"}, '
+            '{"type": "Point", "coordinates": [-122.36, 38.40]}, 40]}',
+            [0, 1],
+        ),
+    ],
+)
+def test_s_dwithin_measures_metres_on_the_ground_for_geographic_coordinates(
+    parcels: Published, as_town_a: Client, cql: str, expected: list[int]
+) -> None:
+    from urllib.parse import quote
+
+    lang = "cql2-json" if cql.startswith("{") else "cql2-text"
+    body = get_json(
+        as_town_a, items_url(parcels, f"filter-lang={lang}&filter={quote(cql)}&limit=1000")
+    )
+    assert [f["id"] for f in body["features"]] == expected
+
+
+def test_s_dwithin_in_a_state_plane_filter_crs_measures_its_us_feet(
+    parcels: Published, as_town_a: Client
+) -> None:
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT ST_X(p), ST_Y(p) FROM ST_Transform("
+                    "ST_SetSRID(ST_MakePoint(-122.36, 38.40), 4326), 2226) p")  # fmt: skip
+        x, y = cur.fetchone()
+    crs = "http://www.opengis.net/def/crs/EPSG/0/2226"
+    for feet, expected in ((131, [0, 1]), (164, [0, 1, 50])):  # 40 m and 50 m
+        cql = quote(f"S_DWITHIN(geometry, POINT({x} {y}), {feet})")
+        body = get_json(as_town_a, items_url(parcels, f"filter={cql}&filter-crs={crs}"))
+        assert [f["id"] for f in body["features"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("cql", "message"),
+    [
+        ("T_BEFORE(value, DATE('2000-01-01'))", "compares dates; “value” holds real"),
+        ("T_BEFORE(nope, DATE('2000-01-01'))", "Unknown property “nope”"),
+        ("A_CONTAINS(zone, ('R1'))", "A_CONTAINS: the layers of this server have no array"),
+        ("value + 1 > 2", "arithmetic (+)"),
+        ("ACCENTI(name) = 'x'", "uses ACCENTI"),
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), -1)", "S_DWITHIN: the distance"),
+        ("S_DWITHIN(geometry, POINT(-122.36 38.40), 5, parsecs)", "unknown unit 'parsecs'"),
+        ("S_DWITHIN(zone, POINT(-122.36 38.40), 5)", "S_DWITHIN compares the property"),
+        ("T_BEFORE(built, 'yesterday')", "takes DATE"),
+    ],
+)
+def test_an_unsupported_or_misused_cql2_construct_is_a_400_naming_it(
+    parcels: Published, as_town_a: Client, cql: str, message: str
+) -> None:
+    from urllib.parse import quote
+
+    _with_built_dates(parcels)
+    response = as_town_a.get(items_url(parcels, f"filter={quote(cql)}"))
     assert response.status_code == 400, response.content
     assert message in response.json()["description"]
 

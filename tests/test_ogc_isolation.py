@@ -41,7 +41,9 @@ def token_client(user: Any) -> Client:
 
 
 def test_the_table_has_every_ogc_path() -> None:
-    assert {"ogc:items", "ogc:item", "ogc:tile", "ogc:queryables"} <= set(OGC_OBJECT)
+    assert {"ogc:items", "ogc:item", "ogc:tile", "ogc:queryables", "ogc:map-tile"} <= set(
+        OGC_OBJECT
+    )
     assert {"ogc:landing", "ogc:collections", "ogc:api"} <= set(OGC_OWN)
 
 

@@ -34,6 +34,12 @@ WORLD = 20037508.342789244
 WORLD_BOX = f"ST_MakeEnvelope({-WORLD}, {-WORLD}, {WORLD}, {WORLD}, {TILE_SRID})"
 CACHE_SECONDS = 7 * 24 * 3600
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
+# Tile matrix sets (OGC 17-083r4): the portal's XYZ grid, and the EPSG:4326 quad whose zoom 0
+# is two tiles (OGC API clients ask for it by name). A CRS84 tile of zoom z is as wide as a Web
+# Mercator tile of zoom z + 1, so it is generalised (and reads overviews) like that zoom.
+WEB_MERCATOR_QUAD = "WebMercatorQuad"
+WORLD_CRS84_QUAD = "WorldCRS84Quad"
+CRS84_BOX = f"ST_MakeEnvelope(-180, -85.0511287798, 180, 85.0511287798, {STORAGE_SRID})"
 
 
 def pixel_size(z: int) -> float:
@@ -125,20 +131,84 @@ def _props_sql(fields: Sequence[str], column: str) -> tuple[str, dict[str, str]]
     return f", jsonb_build_object({pairs}) AS props", {f"k{i}": n for i, n in enumerate(fields)}
 
 
-def tile_sql(
-    *, version_id: int, layer_id: int, z: int, x: int, y: int, fields: Sequence[str], source: str
+def detail_zoom(z: int, tms: str = WEB_MERCATOR_QUAD) -> int:
+    """The Web Mercator zoom whose pixel matches a tile of zoom z of `tms` (generalisation)."""
+    return z + 1 if tms == WORLD_CRS84_QUAD else z
+
+
+def crs84_tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of WorldCRS84Quad tile (z, col x, row y)."""
+    size = 180.0 / 2**z
+    west, north = -180.0 + x * size, 90.0 - y * size
+    return west, north - size, west + size, north
+
+
+def _crs84_tile_sql(
+    *, params: dict[str, Any], fields: Sequence[str], source: str
 ) -> tuple[str, dict[str, Any]]:
-    """The SQL of one tile; `source` is "raw", "overview" (prepared) or "generalise" (on the fly)."""
+    """Rows of a WorldCRS84Quad tile: ST_AsMVTGeom against an EPSG:4326 envelope."""
+    w, s, e, n = crs84_tile_bounds(params["z"], params["x"], params["y"])
+    params.update(w=w, s=s, e=e, n=n, m=2 * CELL_PX * (e - w) / 256)
+    env = f"ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {STORAGE_SRID})"
+    margin = f"ST_Expand({env}, %(m)s)"
+    if source == "overview":
+        props, names = _props_sql(fields, "o.properties")
+        rows = (
+            f"SELECT o.fid, ST_AsMVTGeom(ST_Transform(o.geom, {STORAGE_SRID}), {env}, "
+            f"%(extent)s, %(buffer)s, true) AS geom{props} FROM maps_tileoverview o "
+            "WHERE o.version_id = %(v)s::bigint AND o.zoom = %(gz)s::smallint AND o.geom && "
+            f"ST_Transform(ST_ClipByBox2D({margin}, {CRS84_BOX}), {TILE_SRID})"
+        )
+    elif source == "generalise":
+        props, names = _props_sql(fields, "o.props")
+        inner = generalised_rows_sql(f"AND geom && {margin}")
+        rows = (
+            f"SELECT o.fid, ST_AsMVTGeom(ST_Transform(o.geom, {STORAGE_SRID}), {env}, "
+            f"%(extent)s, %(buffer)s, true) AS geom{props} FROM ({inner}) o"
+        )
+    else:
+        props, names = _props_sql(fields, "f.properties")
+        rows = (
+            f"SELECT f.fid, ST_AsMVTGeom(ST_Force2D(f.geom), {env}, %(extent)s, %(buffer)s, true) "
+            f"AS geom{props} FROM layers_feature f "
+            f"WHERE f.version_id = %(v)s::bigint AND f.geom && {margin}"
+        )
+    sql = (
+        "SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom', 'fid') "
+        f"FROM ({rows}) t WHERE t.geom IS NOT NULL"
+    )
+    return sql, {**params, **names}
+
+
+def tile_sql(
+    *,
+    version_id: int,
+    layer_id: int,
+    z: int,
+    x: int,
+    y: int,
+    fields: Sequence[str],
+    source: str,
+    tms: str = WEB_MERCATOR_QUAD,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of one tile; `source` is "raw", "overview" (prepared) or "generalise" (on the fly).
+
+    `tms` is the tile matrix set of (z, x, y): WebMercatorQuad (the portal's) or WorldCRS84Quad.
+    """
+    gz = detail_zoom(z, tms)
     params: dict[str, Any] = {
         "v": version_id,
         "z": z,
+        "gz": gz,
         "x": x,
         "y": y,
         "name": layer_name(layer_id),
         "extent": EXTENT,
         "buffer": BUFFER,
-        **generalise_params(z),
+        **generalise_params(gz),
     }
+    if tms == WORLD_CRS84_QUAD:
+        return _crs84_tile_sql(params=params, fields=fields, source=source)
     env = "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
     margin = f"ST_Expand({env}, %(c)s * 2)"
     # The margin of an edge tile reaches past the antimeridian, where ST_Transform wraps it to the
@@ -204,13 +274,16 @@ class TileSpec:
     # Attributes kept where the tile is generalised (a merged cell has no meaningful popup).
     coarse_fields: tuple[str, ...]
     feature_count: int | None = None
+    tms: str = WEB_MERCATOR_QUAD
 
     @property
     def key(self) -> str:
         # Versions are immutable: a new import is a new version id, hence a new key (invalidation).
         names = ",".join(self.fields) + "|" + ",".join(self.coarse_fields)
         digest = hashlib.sha1(names.encode(), usedforsecurity=False).hexdigest()[:10]
-        return f"mvt:{self.version_id}:{self.layer_id}:{self.z}:{self.x}:{self.y}:{digest}"
+        # The portal's grid keeps its historical keys; another matrix set has its own.
+        grid = "" if self.tms == WEB_MERCATOR_QUAD else f"{self.tms}:"
+        return f"mvt:{grid}{self.version_id}:{self.layer_id}:{self.z}:{self.x}:{self.y}:{digest}"
 
     @property
     def etag(self) -> str:
@@ -219,7 +292,7 @@ class TileSpec:
 
 def render_tile(spec: TileSpec) -> bytes:
     """The MVT bytes of one tile (b"" when it holds no feature), straight from PostGIS."""
-    source = tile_source(spec.version_id, spec.z, spec.feature_count)
+    source = tile_source(spec.version_id, detail_zoom(spec.z, spec.tms), spec.feature_count)
     sql, params = tile_sql(
         version_id=spec.version_id,
         layer_id=spec.layer_id,
@@ -228,6 +301,7 @@ def render_tile(spec: TileSpec) -> bytes:
         y=spec.y,
         fields=spec.fields if source == "raw" else spec.coarse_fields,
         source=source,
+        tms=spec.tms,
     )
     # A read replica answers tiles when one is configured (DATABASE_REPLICA_URL).
     alias = router.db_for_read(Feature)
