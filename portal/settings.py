@@ -157,7 +157,16 @@ AUTHENTICATION_BACKENDS = [
     # ModelBackend with a host-wide budget of concurrent password hashes (portal/auth.py).
     "portal.auth.SlottedModelBackend",
 ]
-LOGIN_SLOTS = env_int("LOGIN_SLOTS", 1)
+# Argon2id first (portal/auth.py: why, and its cost); the PBKDF2 hashes made before still verify
+# and are re-hashed with Argon2id at the next login.
+PASSWORD_HASHERS = [
+    "portal.auth.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Concurrent password checks on this host: one per core, so a login rush takes at most the cores'
+# worth of hashing and the other logins queue (without a database connection) while tiles go on.
+LOGIN_SLOTS = env_int("LOGIN_SLOTS", len(os.sched_getaffinity(0)) or 1)
 LOGIN_SLOT_DIR = env_str("LOGIN_SLOT_DIR", str(BASE_DIR / "var"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
