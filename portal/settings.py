@@ -99,7 +99,10 @@ if DB_POOL_MAX_SIZE:
     # CONN_HEALTH_CHECKS makes the pool check each connection on checkout (psycopg_pool).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
+        # Every connection opens when the worker first needs one and stays: a new PostgreSQL
+        # backend's first PostGIS query pays ~150 ms of catalog loading, which a pool growing
+        # under a morning rush would add to the slowest requests of the rush.
+        "min_size": DB_POOL_MAX_SIZE,
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env_int("DB_POOL_TIMEOUT", 3),
     }
