@@ -15,6 +15,7 @@ wait for a slot without holding a database connection. LOGIN_SLOTS=0 turns the l
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,12 +44,45 @@ class Argon2idHasher(Argon2PasswordHasher):
     parallelism = 1
 
 
+_local_slots: dict[int, threading.BoundedSemaphore] = {}
+_local_slots_lock = threading.Lock()
+
+
+def _process_slots(slots: int) -> threading.BoundedSemaphore:
+    """This process's share of the slots: threads beyond it sleep in the kernel, not in a poll."""
+    with _local_slots_lock:
+        return _local_slots.setdefault(slots, threading.BoundedSemaphore(slots))
+
+
+def _give_back_connection() -> None:
+    if not connection.in_atomic_block:
+        connection.close()  # back to the pool while this login waits
+
+
 @contextmanager
 def password_slot() -> Iterator[None]:
     slots = settings.LOGIN_SLOTS
     if slots <= 0:
         yield
         return
+    # First a slot among this process's threads: waiting on a semaphore costs nothing, whereas 40
+    # logins of a rush polling the file locks every 20 ms would fight the tiles for the GIL.
+    local = _process_slots(slots)
+    released = False
+    if not local.acquire(blocking=False):
+        _give_back_connection()
+        released = True
+        local.acquire()
+    try:
+        with _host_slot(slots, released):
+            yield
+    finally:
+        local.release()
+
+
+@contextmanager
+def _host_slot(slots: int, released: bool) -> Iterator[None]:
+    """One of the host's slots (file locks shared by every gunicorn worker)."""
     folder = Path(settings.LOGIN_SLOT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     handles = [
@@ -57,7 +91,6 @@ def password_slot() -> Iterator[None]:
     ]
     held = None
     try:
-        released = False
         while held is None:
             for fd in handles:
                 try:
@@ -67,8 +100,8 @@ def password_slot() -> Iterator[None]:
                 held = fd
                 break
             else:
-                if not released and not connection.in_atomic_block:
-                    connection.close()  # give the pooled connection back while waiting
+                if not released:
+                    _give_back_connection()
                     released = True
                 time.sleep(POLL_SECONDS)
         yield

@@ -6,6 +6,8 @@ hashers from portal/settings.py.
 """
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -97,3 +99,26 @@ def test_by_default_one_password_check_per_core() -> None:
         if "LOGIN_SLOTS" in os.environ
         else len(os.sched_getaffinity(0))
     ) == production.LOGIN_SLOTS
+
+
+def test_slots_held_by_another_process_make_a_login_wait(settings: Any, tmp_path: Path) -> None:
+    settings.LOGIN_SLOTS = 1
+    settings.LOGIN_SLOT_DIR = str(tmp_path)
+    # Another gunicorn worker hashing: a separate process holds the host's only slot for 0.5 s.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; "
+            f"fd = os.open({str(tmp_path / 'login-slot-0.lock')!r}, os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.5)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    start = time.monotonic()
+    with password_slot():
+        waited = time.monotonic() - start
+    holder.wait(timeout=10)
+    assert waited >= 0.3
