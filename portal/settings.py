@@ -125,7 +125,7 @@ CACHES = {
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Sessions are read from Redis and written through to the database (cached_db): every page and
-# tile reads the session, and a cached tile then needs no database connection at all. The
+# tile reads the session, and a cached tile then runs no query at all. The
 # database stays the record (backups, any web host); with Redis down reads fall back to it.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

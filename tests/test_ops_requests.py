@@ -1,6 +1,6 @@
 """What the busiest requests cost the database under load: a map viewer's cached tiles ask it
 nothing (sessions are read from Redis, the tile's access is memoised, the tile is in Redis), so a
-panning crowd does not queue for the connection pool; the database stays the sessions' record."""
+panning crowd does not queue behind queries; the database stays the sessions' record."""
 
 import pytest
 from django.contrib.sessions.models import Session
