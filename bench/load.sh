@@ -32,10 +32,18 @@ curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "stack not ready";
 .venv/bin/python bench/load_prepare.py >"$OUT/prepared.json"
 .venv/bin/python bench/pg_sampler.py "$OUT/pg_connections.txt" &
 sampler=$!
+# The machine's load before and CPU use during the run: locust shares the cores with the portal,
+# so the report says how much of the machine it took (bench/load_report.py).
+uptime >"$OUT/uptime.txt"
+head -1 /proc/stat >"$OUT/cpu_before.txt"
+.venv/bin/python bench/load_cpu.py "$stack" >"$OUT/stack_cpu_before.txt"
 LOAD_PREPARED="$OUT/prepared.json" LOAD_SAMPLES="$OUT/samples.json" \
-  .venv/bin/locust -f bench/locustfile.py --headless -u "$USERS" -r "$SPAWN" -t "${SECONDS_}s" \
+  /usr/bin/time -f "%U %S %e" -o "$OUT/locust_time.txt" .venv/bin/locust -f bench/locustfile.py --headless -u "$USERS" -r "$SPAWN" -t "${SECONDS_}s" \
   --host "http://127.0.0.1:$PORT" --only-summary --stop-timeout 15 --loglevel WARNING \
   >"$OUT/locust.log" 2>&1 || true
+head -1 /proc/stat >"$OUT/cpu_after.txt"
+.venv/bin/python bench/load_cpu.py "$stack" >"$OUT/stack_cpu_after.txt"
+uptime >>"$OUT/uptime.txt"
 kill "$sampler" 2>/dev/null || true
 sampler=""
 .venv/bin/python bench/load_report.py "$OUT" --users "$USERS"

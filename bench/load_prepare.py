@@ -2,7 +2,9 @@
 
 Published map versions per client town with their tile URL templates and extents, a share link,
 the analyst's project, the leads' agreements and a month with a statement. Creates the share link
-when missing; reads everything else.
+when missing, and deletes the layers earlier load runs uploaded (`load-N`), so every run starts
+from the same project: otherwise its page lists a few dozen more layers at each run (184 after
+a day of runs, 95 ms of CPU per page instead of 5). Reads everything else.
 """
 
 import json
@@ -83,6 +85,11 @@ def main() -> None:
     ]
     project = Project.objects.filter(agreement__client__slug__in=list(maps)).order_by("pk").first()
     assert project is not None and maps and agreements, "load_demo first"
+    from layers.models import Layer
+    from layers.services import layer_delete
+
+    for layer in Layer.objects.filter(project=project, name__regex=r"^load-[0-9]+$"):
+        layer_delete(layer=layer, by=analyst)
     for entries in [*maps.values(), [share]]:
         for entry in entries:
             entry["tile_xyz"] = [

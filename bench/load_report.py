@@ -7,6 +7,7 @@ vector tile route. The last line: RESULT load users=… p95_ms=… tile_p95_ms=�
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 TILES = ("tile uncached", "tile cached", "tile shared")
@@ -18,6 +19,34 @@ def pct(values: list[float], p: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def machine_share(out: Path) -> str:
+    """How busy the cores were during the run, and locust's own share of them."""
+    try:
+        before = [int(v) for v in (out / "cpu_before.txt").read_text().split()[1:]]
+        after = [int(v) for v in (out / "cpu_after.txt").read_text().split()[1:]]
+        user_s, sys_s, _wall = (float(v) for v in (out / "locust_time.txt").read_text().split())
+        loads = [line.split("load average:")[1].strip() for line in (out / "uptime.txt").open()]
+        stack_s = float((out / "stack_cpu_after.txt").read_text()) - float(
+            (out / "stack_cpu_before.txt").read_text()
+        )
+    except (OSError, ValueError, IndexError):
+        return "machine: not measured"
+    ticks = [a - b for a, b in zip(after, before, strict=False)]
+    total_s = sum(ticks) / os.sysconf("SC_CLK_TCK")
+    busy_s = total_s - (ticks[3] + ticks[4]) / os.sysconf("SC_CLK_TCK")  # idle + iowait
+
+    def share(seconds: float) -> str:
+        return f"{seconds / total_s * 100 if total_s else 0:.0f}%"
+
+    # The rest of the busy time: PostgreSQL, Redis and whatever else runs on the machine.
+    rest_s = busy_s - stack_s - user_s - sys_s
+    return (
+        f"machine: {share(busy_s)} of {os.cpu_count()} cores busy: portal web + worker "
+        f"{share(stack_s)}, locust {share(user_s + sys_s)}, the rest (PostgreSQL, Redis, other "
+        f"work on the machine) {share(rest_s)}; load average before {loads[0]}, after {loads[-1]}"
+    )
 
 
 def main() -> None:
@@ -63,6 +92,7 @@ def main() -> None:
     counts = [int(line.split()[1]) for line in lines[1:]]
     peak = max(counts, default=0)
     print(f"PostgreSQL connections of this database: peak {peak} (max_connections {max_conn})")
+    print(machine_share(args.out))
     print(
         f"RESULT load users={args.users} p95_ms={pct(pages, 95):.0f} "
         f"tile_p95_ms={pct(tiles, 95):.0f} errors={total_errors} login_p95_ms={pct(logins, 95):.0f} "

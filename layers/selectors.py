@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.db import connection
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -10,6 +9,7 @@ from django.http import Http404
 
 from layers.models import ExportJob, Feature, ImportJob, Layer, LayerVersion
 from projects.access import UserLike, get_object_for, is_provider_staff
+from projects.db import read_cursor
 from projects.models import Project
 
 User = UserLike
@@ -21,7 +21,7 @@ def features_extent(version_ids: list[int]) -> list[float] | None:
 
     Raster versions have no features: the extent recorded at their import stands for them.
     """
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e "
             "FROM (SELECT geom AS g FROM layers_feature WHERE version_id = ANY(%s) UNION ALL "

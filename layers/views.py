@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -31,12 +30,13 @@ from layers.exports import (
     export_version,
     stream_version,
 )
-from layers.models import ExportJob, Layer, LayerVersion, RasterVersion
+from layers.models import ExportJob, Feature, Layer, LayerVersion, RasterVersion
 from layers.services import can_edit_layers, export_job_request, layer_delete
 from layers.signals import layer_version_downloaded
 from layers.storage import files
 from layers.tiles.views import tile_url_template
 from projects.access import signed_in
+from projects.db import read_cursor
 from projects.params import int_param
 from projects.srid import STORAGE_SRID
 
@@ -166,7 +166,7 @@ def layer_geojson(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if version.feature_count > selectors.GEOJSON_PREVIEW_LIMIT:
         return JsonResponse({"error": "This layer is too large for a GeoJSON preview."}, status=413)
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             "SELECT fid, ST_AsGeoJSON(geom, 7), properties::text FROM layers_feature "
             "WHERE version_id = %s ORDER BY fid",

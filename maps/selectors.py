@@ -4,14 +4,15 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Max, QuerySet
 from django.urls import reverse
 
+from layers.models import Feature
 from layers.tiles import VIEWER_MAX_ZOOM, layer_name
 from layers.tiles.views import tile_url_template
 from maps.models import Map, MapVersion, ShareLink
 from projects.access import UserLike, is_provider_staff
+from projects.db import read_cursor
 from projects.models import Project, ServiceAgreement
 from projects.params import parse_int
 from projects.srid import STORAGE_SRID
@@ -178,7 +179,7 @@ def search_version(version: MapVersion, query: str) -> dict[str, Any]:
         params: list[Any] = [layer["version_id"]]
         for name in fields:
             params += [name, pattern]
-        with connection.cursor() as cur:
+        with read_cursor(Feature) as cur:
             cur.execute(
                 "SELECT fid, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
                 f"FROM layers_feature WHERE version_id = %s AND ({where}) ORDER BY fid LIMIT %s",
@@ -213,7 +214,7 @@ def labels_in(version: MapVersion, *, layer_key: str, bbox: list[float] | None) 
     label = (layer or {}).get("style", {}).get("label")
     if layer is None or not label or bbox is None:
         return {"labels": []}
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             "SELECT ST_X(p), ST_Y(p), t FROM (SELECT ST_PointOnSurface(ST_Force2D(geom)) AS p, "
             "properties ->> %(a)s AS t, ST_Area(geom) AS area FROM layers_feature "

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from layers.models import RasterVersion
+from layers.models import Feature, RasterVersion
 from layers.raster.styles import RAMPS as RASTER_RAMPS
 from layers.raster.styles import (
     RASTER_STYLE_LABELS,
@@ -24,6 +23,7 @@ from layers.raster.styles import (
     raster_style_validate,
 )
 from layers.raster.tiles import raster_info
+from projects.db import read_cursor
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Names with the words the composer shows for them (style_schema hands both to the browser).
@@ -270,7 +270,7 @@ def categories_for(version_id: int, attribute: str, limit: int = 12) -> list[dic
     Values are grouped as JSON (so 1 and 1.0 are one value) and named by `category_key`, the text
     the browser matches tile attributes against.
     """
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             "SELECT v, n FROM (SELECT properties -> %s AS v, count(*) AS n FROM layers_feature "
             "WHERE version_id = %s GROUP BY 1) c ORDER BY n DESC, v #>> '{}' LIMIT %s",
@@ -327,7 +327,7 @@ def category_key(value: Any) -> str | None:
 
 
 def _stats(version_id: int, attribute: str) -> tuple[float | None, float | None, int]:
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             f"SELECT min(v), max(v), count(v) FROM (SELECT {_numeric_sql(attribute)} AS v "
             "FROM layers_feature WHERE version_id = %s) s",
@@ -347,7 +347,7 @@ def breaks_for(version_id: int, attribute: str, method: str, classes: int) -> li
         return [lo + step * (i + 1) for i in range(classes - 1)] + [hi]
     if method == "quantile":
         fractions = [(i + 1) / classes for i in range(classes - 1)]
-        with connection.cursor() as cur:
+        with read_cursor(Feature) as cur:
             cur.execute(
                 f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY v) FROM "
                 f"(SELECT {_numeric_sql(attribute)} AS v FROM layers_feature "
@@ -364,7 +364,7 @@ def _histogram(
     version_id: int, attribute: str, lo: float, hi: float, bins: int = 512
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values with counts, or the mean of fine bins when there are many: never the layer."""
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             f"SELECT avg(v), count(*) FROM (SELECT {_numeric_sql(attribute)} AS v "
             "FROM layers_feature WHERE version_id = %s) s WHERE v IS NOT NULL "

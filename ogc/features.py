@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection, transaction
-
+from layers.models import Feature
 from ogc.cql import NUMERIC, FilterError, filter_sql
 from ogc.crs import DEFAULT_CRS, Crs, CrsError, parse_crs
 from ogc.selectors import Collection
+from projects.db import read_cursor, read_transaction_cursor
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -229,7 +229,7 @@ def items_page(collection: Collection, query: Query) -> Page:
         f"SELECT fid, {_geometry_sql(query.crs)}, {props} FROM layers_feature "
         f"WHERE {' AND '.join(where)} ORDER BY fid {'DESC' if backwards else 'ASC'} LIMIT %s"
     )
-    with transaction.atomic(), connection.cursor() as cur:
+    with read_transaction_cursor(Feature) as cur:
         if not query.filtered:
             # A plain page reads `limit` rows of the primary key: parallel workers cost more to
             # start than that; a filtered page may scan many rows, where they help.
@@ -275,7 +275,7 @@ def _number_matched(cur: Any, collection: Collection, query: Query) -> int | Non
 
 def item(collection: Collection, fid: int, crs: Crs) -> str | None:
     props, props_params = _properties_sql(collection)
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             f"SELECT fid, {_geometry_sql(crs)}, {props} FROM layers_feature "
             "WHERE version_id = %s::bigint AND fid = %s",

@@ -15,15 +15,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import F
 from django.http import Http404
 
-from layers.models import Layer, LayerVersion, RasterVersion
+from layers.models import Feature, Layer, LayerVersion, RasterVersion
 from layers.selectors import version_for
 from maps.models import MapVersion, ShareLink
 from ogc.auth import Principal
 from projects.access import get_object_for, scope_for
+from projects.db import read_cursor
 
 COLLECTION_ID = re.compile(r"^layer-(\d+)(?:-v(\d+))?$")
 DATE_TYPES = ("date", "datetime")
@@ -63,7 +63,7 @@ def collection_id(layer_id: int, number: int | None = None) -> str:
 
 def _scanned_extent(version_id: int) -> list[float] | None:
     """Versions made without the import service (fixtures) have no recorded extent."""
-    with connection.cursor() as cur:
+    with read_cursor(Feature) as cur:
         cur.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
             "(SELECT ST_Extent(geom) AS e FROM layers_feature WHERE version_id = %s) s",

@@ -16,7 +16,10 @@ threads = int(os.environ.get("WEB_THREADS", "48"))
 # Each worker borrows database connections from its own pool (portal/settings.py).
 os.environ.setdefault("DB_POOL_MAX_SIZE", "8")
 worker_class = "gthread"
-keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+# Idle keep-alive connections wait in the worker's poller, not in a thread, so they are cheap. Keep
+# them longer than any client or proxy idles between requests (nginx and cloud balancers: 60 s):
+# a server that closes first races the client's next request, which then fails with no answer.
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "75"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 30
 # Pending connections beyond the threads wait in the kernel's queue, not in a worker.

@@ -99,7 +99,10 @@ if DB_POOL_MAX_SIZE:
     # CONN_HEALTH_CHECKS makes the pool check each connection on checkout (psycopg_pool).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
+        # Every connection opens when the worker first needs one and stays: a new PostgreSQL
+        # backend's first PostGIS query pays ~150 ms of catalog loading, which a pool growing
+        # under a morning rush would add to the slowest requests of the rush.
+        "min_size": DB_POOL_MAX_SIZE,
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env_int("DB_POOL_TIMEOUT", 3),
     }
@@ -121,6 +124,10 @@ CACHES = {
     }
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Sessions are read from Redis and written through to the database (cached_db): every page and
+# tile reads the session, and a cached tile then runs no query at all. The
+# database stays the record (backups, any web host); with Redis down reads fall back to it.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # job state lives in our own database rows
@@ -161,7 +168,16 @@ AUTHENTICATION_BACKENDS = [
     # ModelBackend with a host-wide budget of concurrent password hashes (portal/auth.py).
     "portal.auth.SlottedModelBackend",
 ]
-LOGIN_SLOTS = env_int("LOGIN_SLOTS", 1)
+# Argon2id first (portal/auth.py: why, and its cost); the PBKDF2 hashes made before still verify
+# and are re-hashed with Argon2id at the next login.
+PASSWORD_HASHERS = [
+    "portal.auth.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Concurrent password checks on this host: one per core, so a login rush takes at most the cores'
+# worth of hashing and the other logins queue (without a database connection) while tiles go on.
+LOGIN_SLOTS = env_int("LOGIN_SLOTS", len(os.sched_getaffinity(0)) or 1)
 LOGIN_SLOT_DIR = env_str("LOGIN_SLOT_DIR", str(BASE_DIR / "var"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

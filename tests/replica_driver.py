@@ -97,7 +97,51 @@ def main() -> None:
         seen["writer_after_pin_expired"] = writer.get(f"/maps/{later.pk}/edit/").status_code
     finally:
         replay(paused=False)
+    caught_up()
+    seen.update(raw_reads(writer, reader, project, version, layer_id, version_id))
     print(json.dumps(seen))
+
+
+def raw_reads(
+    writer: Client, reader: Client, project: Any, version: Any, layer_id: int, version_id: int
+) -> dict[str, Any]:
+    """Raw-SQL reads (OGC items, search, a never-cached tile) while only the primary changed.
+
+    With replay paused, every feature of the layer is renamed and moved 1 degree east on the
+    primary: the primary would answer "Moved", no "Parcel" and an empty tile (204); the lagging
+    replica still has the parcels where they were.
+    """
+    seen: dict[str, Any] = {}
+    z, x, y = tile_of(-122.3595, 38.4001, 16)  # not asked for before: not in the tile cache
+    replay(paused=True)
+    try:
+        with connections["default"].cursor() as cur:
+            cur.execute(
+                "UPDATE layers_feature SET geom = ST_Translate(geom, 1, 0), "
+                "properties = jsonb_set(properties, '{name}', to_jsonb('Moved ' || fid)) "
+                "WHERE version_id = %s",
+                [version_id],
+            )
+        items = reader.get(f"/ogc/collections/layer-{layer_id}/items?limit=5")
+        seen["reader_ogc_items_while_paused"] = [
+            items.status_code,
+            [f["properties"]["name"] for f in items.json()["features"]],
+        ]
+        found = reader.get(f"/maps/versions/{version.pk}/search/?q=Parcel")
+        seen["reader_search_while_paused"] = [found.status_code, len(found.json()["results"])]
+        tile = reader.get(f"/tiles/layers/{layer_id}/{z}/{x}/{y}.pbf?v={version_id}")
+        seen["reader_uncached_tile_while_paused"] = [tile.status_code, len(tile.content) > 0]
+        # A POST pins the writer to the primary: the search after its redirect sees "Moved".
+        created = writer.post(f"/maps/new/{project.slug}/", {"title": "Pinned map"})
+        writer.get(created["Location"])
+        moved = writer.get(f"/maps/versions/{version.pk}/search/?q=Moved")
+        seen["writer_search_after_post"] = [created.status_code, len(moved.json()["results"])]
+    finally:
+        replay(paused=False)
+    caught_up()
+    moved = reader.get(f"/maps/versions/{version.pk}/search/?q=Moved")
+    seen["reader_search_after_catch_up"] = len(moved.json()["results"])
+    return seen
 
 
 if __name__ == "__main__":

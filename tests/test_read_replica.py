@@ -139,3 +139,32 @@ def test_other_users_pages_and_tiles_are_read_from_the_replica(seen: dict[str, A
 
 def test_the_pin_to_the_primary_expires(seen: dict[str, Any]) -> None:
     assert seen["writer_after_pin_expired"] == 404
+
+
+def test_ogc_items_are_read_from_the_replica(seen: dict[str, Any]) -> None:
+    # The primary renamed every feature "Moved …" while replay was paused: the replica had not.
+    status, names = seen["reader_ogc_items_while_paused"]
+    assert status == 200
+    assert names == [f"Parcel {i}" for i in range(5)]
+
+
+def test_a_map_search_is_read_from_the_replica(seen: dict[str, Any]) -> None:
+    assert seen["reader_search_while_paused"][0] == 200
+    assert seen["reader_search_while_paused"][1] > 0  # the primary has no "Parcel" left
+
+
+def test_an_uncached_vector_tile_is_rendered_from_the_replica(seen: dict[str, Any]) -> None:
+    # On the primary the features had moved 1 degree east, out of this tile (it would be a 204).
+    assert seen["reader_uncached_tile_while_paused"] == [200, True]
+
+
+def test_raw_reads_after_a_post_and_its_redirect_come_from_the_primary(
+    seen: dict[str, Any],
+) -> None:
+    created, moved = seen["writer_search_after_post"]
+    assert created == 302
+    assert moved > 0  # only the primary has the "Moved" names yet
+
+
+def test_the_replica_shows_the_primary_changes_once_replay_resumes(seen: dict[str, Any]) -> None:
+    assert seen["reader_search_after_catch_up"] > 0
