@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends import cached_db
+from django.core.cache import caches
 
 
 class _CappedCache:
@@ -37,4 +38,5 @@ class _CappedCache:
 class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        self._cache = _CappedCache(self._cache, settings.SESSION_CACHE_SECONDS)
+        cache: Any = caches[settings.SESSION_CACHE_ALIAS]
+        self._cache = _CappedCache(cache, settings.SESSION_CACHE_SECONDS)
