@@ -127,7 +127,10 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Sessions are read from Redis and written through to the database (cached_db): every page and
 # tile reads the session, and a cached tile then runs no query at all. The
 # database stays the record (backups, any web host); with Redis down reads fall back to it.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# portal/sessions.py keeps each Redis copy at most SESSION_CACHE_SECONDS, so a session ended while
+# Redis was unreachable cannot come back with Redis for longer than that.
+SESSION_ENGINE = "portal.sessions"
+SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 300)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # job state lives in our own database rows

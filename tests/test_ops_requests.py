@@ -32,3 +32,27 @@ def test_sessions_are_still_written_to_the_database(world: World, client) -> Non
     key = client.session.session_key
     assert Session.objects.filter(session_key=key).exists()  # backups and every web host see it
     assert client.get("/").status_code == 200
+
+
+def test_a_session_ended_while_redis_was_away_cannot_outlive_its_short_redis_copy(
+    world: World, client, settings
+) -> None:
+    """Logging out while Redis is unreachable deletes only the database row; the stale Redis copy
+    that reappears with Redis must expire within SESSION_CACHE_SECONDS, not in two weeks."""
+    import time
+
+    from django.core.cache import caches
+
+    settings.SESSION_CACHE_SECONDS = 1
+    client.force_login(world.manager_a)
+    assert client.get("/").status_code == 200
+    key = client.session.session_key
+    cache_key = "django.contrib.sessions.cached_db" + key
+    ttl = caches[settings.SESSION_CACHE_ALIAS].ttl(cache_key)
+    assert ttl is not None and 0 <= ttl <= 1  # django-redis: seconds left on the copy
+    Session.objects.filter(session_key=key).delete()  # the logout Redis never heard of
+    deadline = time.monotonic() + 5
+    while client.get("/").status_code == 200:
+        assert time.monotonic() < deadline, "the ended session still opens pages"
+        time.sleep(0.2)
+    assert client.get("/").status_code == 302

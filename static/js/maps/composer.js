@@ -52,10 +52,13 @@ export function composer(el, config) {
     order[i] = order[j]; order[j] = id;
     send(urls.order, "POST", { order });
   });
-  document.getElementById("add-layer").addEventListener("submit", (e) => {
+  const addLayer = document.getElementById("add-layer");
+  addLayer.addEventListener("submit", (e) => {
     e.preventDefault();
     send(urls.layers, "POST", { layer_id: +e.target.querySelector("select").value });
   });
+  // The button stays disabled until this handler exists (and while there is nothing to add).
+  addLayer.querySelector("button[type=submit]").disabled = !addLayer.querySelector("select").value;
   document.getElementById("map-settings").addEventListener("change", (e) => {
     const f = e.currentTarget;
     send(urls.api, "PATCH", {
