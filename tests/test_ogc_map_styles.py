@@ -170,16 +170,22 @@ def test_crs84_map_tiles_put_each_pixel_at_its_longitude_and_latitude(
     assert again.status_code == 304
 
 
-def test_a_published_hillshade_draws_in_crs84_too(
+def test_a_published_hillshade_draws_in_crs84_with_the_relief_of_web_mercator(
     hillshade: tuple[Published, str], as_town_a: Client
 ) -> None:
     _, rid = hillshade
-    lon, lat = centre(as_town_a, rid)
-    col, row, px, py = crs84_pixel(lon, lat, 15)
-    crs84 = rgba(as_town_a.get(f"/ogc/collections/{rid}/map/tiles/WorldCRS84Quad/15/{row}/{col}"))
-    x, y, mx, my = mercator_pixel(lon, lat, 16)
-    mercator = rgba(as_town_a.get(f"/ogc/collections/{rid}/map/tiles/WebMercatorQuad/16/{y}/{x}"))
-    assert crs84[py, px, 3] == 255
-    # Shading depends on the metres per pixel: the degree grid's are converted, so the relief
-    # comes out as bright as in Web Mercator (a wrong scale would flatten or exaggerate it).
-    assert np.abs(crs84[py, px, :3].astype(int) - mercator[my, mx, :3].astype(int)).max() <= 24
+    w, s, e, n = get_json(as_town_a, f"/ogc/collections/{rid}")["extent"]["spatial"]["bbox"][0]
+    base = f"/ogc/collections/{rid}/map/tiles"
+    differences = []
+    for fx in (0.25, 0.4, 0.5, 0.6, 0.75):
+        for fy in (0.25, 0.4, 0.5, 0.6, 0.75):
+            lon, lat = w + (e - w) * fx, s + (n - s) * fy
+            col, row, px, py = crs84_pixel(lon, lat, 15)
+            crs84 = rgba(as_town_a.get(f"{base}/WorldCRS84Quad/15/{row}/{col}"))[py, px]
+            x, y, mx, my = mercator_pixel(lon, lat, 16)
+            mercator = rgba(as_town_a.get(f"{base}/WebMercatorQuad/16/{y}/{x}"))[my, mx]
+            assert crs84[3] == 255
+            differences.append(np.abs(crs84[:3].astype(int) - mercator[:3].astype(int)).mean())
+    # Shading depends on the metres per pixel: a degree pixel is narrower east-west than it is
+    # tall. Measured: 1.5 levels of 255 on average; 2.7 when the pixel is taken as square.
+    assert np.mean(differences) <= 2.0
