@@ -277,7 +277,7 @@ PARAMETERS: dict[str, Any] = {
     "featureId": {**_path("featureId", "The feature's id (its position in the source).", {"type": "string"}), "example": "1"},
     "fMap": _query("f", "Tile format (otherwise PNG, or WebP by the Accept header).", {"type": "string", "enum": ["png", "webp"]}),
     "tileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad", "WorldCRS84Quad"]}),
-    "mapTileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad"]}),
+    "mapTileMatrixSetId": _path("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": ["WebMercatorQuad", "WorldCRS84Quad"]}),
     "tileMatrix": _path("tileMatrix", "Zoom level (vector tiles to 16, map tiles to 22).", {"type": "integer", "minimum": 0, "maximum": 22}),
     "tileRow": _path("tileRow", "Row (y).", {"type": "integer", "minimum": 0}),
     "tileCol": _path("tileCol", "Column (x).", {"type": "integer", "minimum": 0}),

@@ -5,7 +5,9 @@ latest published one (client users); older versions stay addressable as `layer-<
 A share link reads the layer versions its map version pins, with only the attributes the map
 shows. Anything else answers 404, exactly like a collection that does not exist.
 Vector and raster layers are both collections, under the same visibility rules: a raster one
-carries its RasterVersion (pixels, bands) and is served as map tiles instead of features.
+carries its RasterVersion (pixels, bands) and is served as map tiles instead of features, drawn
+as published: a client's and a share link's in the raster style of the map version that names it
+(its layer entry's), provider staff's in the layer's default style (their working copy).
 
 Reads maps.models.MapVersion (the map and version a layer version was published in) and
 ShareLink: the only things of maps this app touches.
@@ -22,7 +24,7 @@ from layers.models import Feature, Layer, LayerVersion, RasterVersion
 from layers.selectors import version_for
 from maps.models import MapVersion, ShareLink
 from ogc.auth import Principal
-from projects.access import get_object_for, scope_for
+from projects.access import get_object_for, is_provider_staff, scope_for
 from projects.db import read_cursor
 
 COLLECTION_ID = re.compile(r"^layer-(\d+)(?:-v(\d+))?$")
@@ -41,6 +43,10 @@ class Collection:
     published_in: list[dict[str, Any]] = field(default_factory=list)
     is_latest: bool = True
     raster: RasterVersion | None = None  # set for raster layers: map tiles, no items
+    # A raster's style as a map version stores it (None: the layer's default style), and which
+    # map version that is ({"map_id", "map_version"}).
+    style: dict[str, Any] | None = None
+    style_from: dict[str, Any] | None = None
 
     @property
     def is_raster(self) -> bool:
@@ -133,6 +139,7 @@ def _share_collections(link: ShareLink) -> list[Collection]:
             continue
         schema = {} if _raster_of(version) is not None else _schema_fields(version)
         fields = {n: schema[n] for n in entry.get("fields") or [] if n in schema}
+        raster = _raster_of(version)
         out.append(
             Collection(
                 id=collection_id(version.layer_id),
@@ -141,10 +148,41 @@ def _share_collections(link: ShareLink) -> list[Collection]:
                 title=str(entry.get("title") or version.layer.name),
                 fields=fields,
                 restricted=True,
-                raster=_raster_of(version),
+                raster=raster,
+                style=entry.get("style") if raster is not None else None,
+                style_from={"map_id": link.version.map_id, "map_version": link.version.number}
+                if raster is not None
+                else None,
             )
         )
     return out
+
+
+def _apply_map_styles(principal: Principal, found: list[Collection]) -> None:
+    """A client's raster collection is drawn in the style of the newest map version it was
+    published in (the last of `published_in`): the pixels the portal viewer shows for it.
+
+    Provider staff keep the default style: their collections are the working layers, which no
+    single map's styling speaks for. Share links already carry their map's style.
+    """
+    if principal.share is not None:
+        return
+    wanted = [
+        c for c in found
+        if c.is_raster and c.published_in and not is_provider_staff(principal.user, c.layer)
+    ]  # fmt: skip
+    definitions = dict(
+        MapVersion.objects.filter(
+            pk__in={c.published_in[-1]["map_version_id"] for c in wanted}
+        ).values_list("pk", "definition")
+    )
+    for c in wanted:
+        newest = c.published_in[-1]
+        entries = definitions.get(newest["map_version_id"], {}).get("layers", [])
+        entry = next((e for e in entries if e.get("version_id") == c.version.pk), None)
+        if entry is not None and entry.get("style"):
+            c.style = entry["style"]
+            c.style_from = {"map_id": newest["map_id"], "map_version": newest["map_version"]}
 
 
 def collections_for(principal: Principal) -> list[Collection]:
@@ -178,6 +216,7 @@ def collections_for(principal: Principal) -> list[Collection]:
     maps = _published_in([c.version.pk for c in found])
     for c in found:
         c.published_in = maps.get(c.version.pk, [])
+    _apply_map_styles(principal, found)
     return found
 
 
@@ -203,6 +242,7 @@ def collection_for(principal: Principal, cid: str) -> Collection:
         if number is not None:
             found.id = cid
     found.published_in = _published_in([found.version.pk])[found.version.pk]
+    _apply_map_styles(principal, [found])
     return found
 
 

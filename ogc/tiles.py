@@ -2,7 +2,8 @@
 
 Vector tiles (MVT) come from layers.tiles in either tile matrix set; map tiles (PNG/WebP) of
 raster collections come from layers.raster (its tile response: same renderer, cache and ETags
-as the portal's /tiles/layers/<id>/… routes), in WebMercatorQuad, the grid rio-tiler cuts.
+as the portal's /tiles/layers/<id>/… routes, in the collection's published style), in either
+matrix set: rio-tiler cuts WorldCRS84Quad tiles from morecantile's definition of it.
 """
 
 import math
@@ -144,11 +145,16 @@ MATRIX_SETS = {
         title="CRS84 for the World",
         uri="http://www.opengis.net/def/tilematrixset/OGC/1.0/WorldCRS84Quad",
         crs=CRS84,
-        max_zoom=MAX_ZOOM - 1,  # its zoom z is as detailed as Web Mercator's z + 1
+        # Its zoom z is as detailed as Web Mercator's z + 1: as deep as map tiles go there.
+        max_zoom=raster_tiles.MAX_ZOOM - 1,
     ),
 }
-# Map tiles are cut by rio-tiler on the Web Mercator grid only.
-MAP_MATRIX_SETS = (WEB_MERCATOR_QUAD,)
+MAP_MATRIX_SETS = (WEB_MERCATOR_QUAD, WORLD_CRS84_QUAD)
+
+
+def _coarser(tms: TileMatrixSet) -> int:
+    """Zooms to subtract from a Web Mercator zoom for the as-detailed zoom of `tms`."""
+    return 1 if tms.id == WORLD_CRS84_QUAD else 0
 
 
 def matrix_set(tms: str) -> TileMatrixSet | None:
@@ -156,21 +162,23 @@ def matrix_set(tms: str) -> TileMatrixSet | None:
 
 
 def vector_max_zoom(tms: TileMatrixSet) -> int:
-    return min(tms.max_zoom, MAX_ZOOM)
+    return min(tms.max_zoom, MAX_ZOOM - _coarser(tms))
 
 
-def map_max_zoom(collection: Collection) -> int:
+def map_max_zoom(collection: Collection, tms: TileMatrixSet) -> int:
+    """The zoom whose pixel matches the raster's resolution in `tms` (more would only magnify)."""
     assert collection.raster is not None
-    return raster_tiles.native_zoom(collection.raster, collection.version)
+    native = raster_tiles.native_zoom(collection.raster, collection.version)
+    return max(0, native - _coarser(tms))
 
 
-def map_min_zoom(collection: Collection) -> int:
+def map_min_zoom(collection: Collection, tms: TileMatrixSet) -> int:
     """The zoom at which the whole raster fits in one tile, as rio-tiler's Reader.minzoom: below
     it a raster is less than a tile's pixels (GDAL's OGC API driver then cannot size a level)."""
     raster = collection.raster
     assert raster is not None
     side = max(raster.width, raster.height, 1)
-    return max(0, map_max_zoom(collection) - max(0, math.ceil(math.log2(side / 256))))
+    return max(0, map_max_zoom(collection, tms) - max(0, math.ceil(math.log2(side / 256))))
 
 
 def collection_tile(
@@ -193,11 +201,20 @@ def collection_tile(
 
 
 def map_tile(
-    request: HttpRequest, collection: Collection, z: int, x: int, y: int, fmt: str
+    request: HttpRequest,
+    collection: Collection,
+    tms: TileMatrixSet,
+    z: int,
+    x: int,
+    y: int,
+    fmt: str,
 ) -> HttpResponse:
-    """A PNG/WebP map tile in the raster's default style, as the portal's raster route serves it."""
+    """A PNG/WebP map tile as the portal's raster route serves it: in the style of the map
+    version the collection comes from (the layer's default style without one)."""
     assert collection.raster is not None
-    return raster_tile_response(request, collection.raster, z=z, x=x, y=y, fmt=fmt)
+    return raster_tile_response(
+        request, collection.raster, z=z, x=x, y=y, fmt=fmt, style=collection.style, tms=tms.id
+    )
 
 
 def vector_layer_id(collection: Collection) -> str:

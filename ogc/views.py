@@ -302,6 +302,12 @@ def _describe_raster(body: dict[str, Any], c: Collection) -> None:
             for i in range(raster.bands)
         ],
     }  # fmt: skip
+    # How its map tiles are drawn: the style of the map version named here, or the layer's default.
+    body["raster"]["style"] = (
+        {"source": "map", "type": c.style.get("type"), **(c.style_from or {})}
+        if c.style is not None
+        else {"source": "layer default"}
+    )
 
 
 def vector_only(c: Collection) -> None:
@@ -495,7 +501,7 @@ def _tileset(
     template = url + "/{tileMatrix}/{tileRow}/{tileCol}"
     min_zoom = 0
     if kind == "map":
-        min_zoom, max_zoom = tiles.map_min_zoom(c), tiles.map_max_zoom(c)
+        min_zoom, max_zoom = tiles.map_min_zoom(c, tms), tiles.map_max_zoom(c, tms)
         items = [link(template + f"?f={f}", "item", media, f"{f.upper()} map tiles", templated=True)
                  for f, media in tiles.MAP_FORMATS.items()]  # fmt: skip
     else:
@@ -643,7 +649,7 @@ def map_tile(
     matrices = _matrix_set(tms, tiles.MAP_MATRIX_SETS)
     fmt = _map_format(request)
     zoom, row, col = _tile_address(c, matrices, z, y, x, matrices.max_zoom)
-    return tiles.map_tile(request, c, zoom, col, row, fmt)
+    return tiles.map_tile(request, c, matrices, zoom, col, row, fmt)
 
 
 @ogc_view

@@ -44,12 +44,15 @@ def get_json(client: Client, url: str, **headers: str) -> Any:
     return response.json()
 
 
-def publish_raster(world: World, tmp_path: Any, n: int = 5) -> tuple[Published, str]:
+def publish_raster(
+    world: World, tmp_path: Any, n: int = 5, style: dict[str, Any] | None = None
+) -> tuple[Published, str]:
     """Town A's published map with parcels and an elevation model: (parcels, raster collection id).
 
+    The elevation model is drawn in `style` (the map layer's raster style), else the default one.
     The caller points MEDIA_ROOT at tmp_path (the COG is written there).
     """
-    from maps.services import map_layer_add, map_publish
+    from maps.services import map_layer_add, map_layer_update, map_publish
     from tests import raster_data
     from tests.raster_helpers import import_raster
 
@@ -61,7 +64,9 @@ def publish_raster(world: World, tmp_path: Any, n: int = 5) -> tuple[Published, 
         by=world.analyst,
         name="Elevation A",
     )
-    map_layer_add(map=map_, layer=dem.layer, by=world.analyst)
+    added = map_layer_add(map=map_, layer=dem.layer, by=world.analyst)
+    if style is not None:
+        map_layer_update(map_layer=added, by=world.analyst, style=style)
     version = map_publish(map=map_, by=world.analyst, notes="with elevation")
     parcels = Published(
         layer=Layer.objects.get(pk=layer_id), version=version, cid=f"layer-{layer_id}"

@@ -74,7 +74,9 @@ def test_map_tiles_are_the_portals_raster_tiles_in_png_and_webp(
     _, rid = rasters
     collection = get_json(as_town_a, f"/ogc/collections/{rid}")
     tilesets = get_json(as_town_a, f"/ogc/collections/{rid}/map/tiles")["tilesets"]
-    assert [t["tileMatrixSetURI"].rsplit("/", 1)[1] for t in tilesets] == ["WebMercatorQuad"]
+    assert [t["tileMatrixSetURI"].rsplit("/", 1)[1] for t in tilesets] == [
+        "WebMercatorQuad", "WorldCRS84Quad"
+    ]  # fmt: skip
     tileset = get_json(as_town_a, f"/ogc/collections/{rid}/map/tiles/WebMercatorQuad")
     assert tileset["dataType"] == "map"
     templates = {x["type"]: x["href"] for x in tileset["links"] if x["rel"] == "item"}
@@ -114,7 +116,8 @@ def test_map_tiles_are_the_portals_raster_tiles_in_png_and_webp(
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
-        ("/map/tiles/WorldCRS84Quad", 404, "this path offers WebMercatorQuad"),
+        ("/map/tiles/WorldCRS1984", 404, "this path offers WebMercatorQuad, WorldCRS84Quad"),
+        ("/map/tiles/WorldCRS84Quad/0/1/0", 404, "No such tile"),  # 2×1 tiles at zoom 0
         ("/map/tiles/WebMercatorQuad/23/0/0", 404, "zooms 0 to 22"),
         ("/map/tiles/WebMercatorQuad/1/2/0", 404, "No such tile"),
         ("/map/tiles/WebMercatorQuad/1/0/0?f=gif", 400, "f must be json or html"),

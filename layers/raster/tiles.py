@@ -1,7 +1,9 @@
 """Raster tiles of a layer version's COG with rio-tiler: styled PNG/WebP, versioned, cached, ETagged.
 
 A tile reads only the COG blocks (or overview blocks) under it, never the whole raster. Versions are
-immutable, so the cache key and the ETag are (version, z, x, y, format, style digest).
+immutable, so the cache key and the ETag are (version, z, x, y, format, style digest, tile matrix
+set). Tiles are cut in WebMercatorQuad (the portal's grid) or WorldCRS84Quad (OGC API clients
+asking for a degree grid): rio-tiler reads either from morecantile's definition of it.
 Hillshade tiles are read with a one-pixel buffer so the gradient has neighbours: no seams.
 """
 
@@ -31,11 +33,15 @@ from layers.raster.styles import (
     style_bands,
     style_buffer,
 )
+from layers.tiles.mvt import WEB_MERCATOR_QUAD, WORLD_CRS84_QUAD
 from projects.srid import TILE_SRID
 
 TILE_SIZE = 256
 MAX_ZOOM = 22
 WORLD = 20037508.342789244
+# Metres of one degree of latitude (mean) and of longitude at the equator (WGS84).
+METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON = 111_132.954, 111_319.491
+TILE_MATRIX_SETS = (WEB_MERCATOR_QUAD, WORLD_CRS84_QUAD)
 CACHE_SECONDS = 7 * 24 * 3600
 FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
 # zlib level 2: about a third of level 6's time for tiles some 40 % larger (measured in
@@ -91,13 +97,17 @@ class RasterTileSpec:
     y: int
     fmt: str
     style: str  # canonical JSON of the validated style
+    tms: str = WEB_MERCATOR_QUAD
 
     @property
     def key(self) -> str:
         digest = hashlib.sha1(self.style.encode(), usedforsecurity=False).hexdigest()[:12]
+        # The same z/x/y is another tile in another grid. Web Mercator keys carry no suffix so
+        # the portal's cached tiles and browsers' ETags stay valid.
+        grid = "" if self.tms == WEB_MERCATOR_QUAD else f":{self.tms}"
         return (
             f"rtile:{RENDERER}:{self.version_id}:{self.stamp}:{self.z}:{self.x}:{self.y}:"
-            f"{self.fmt}:{digest}"
+            f"{self.fmt}:{digest}{grid}"
         )
 
     @property
@@ -105,12 +115,29 @@ class RasterTileSpec:
         return '"' + hashlib.sha1(self.key.encode(), usedforsecurity=False).hexdigest()[:20] + '"'
 
 
-def valid_tile(z: int, x: int, y: int) -> bool:
-    return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+def valid_tile(z: int, x: int, y: int, tms: str = WEB_MERCATOR_QUAD) -> bool:
+    """In the grid: WorldCRS84Quad has twice as many columns as rows (2 × 1 tiles at zoom 0)."""
+    if tms not in TILE_MATRIX_SETS:
+        return False
+    cols = 2 ** (z + 1) if tms == WORLD_CRS84_QUAD else 2**z
+    return 0 <= z <= MAX_ZOOM and 0 <= x < cols and 0 <= y < 2**z
 
 
-def _opened_reader(path: str) -> Any:
-    """This thread's rio-tiler Reader of `path`, opened once (rasterio handles are not shared
+def detail_zoom(z: int, tms: str) -> int:
+    """The Web Mercator zoom as detailed as zoom z of `tms` (a style's zoom range is in those):
+    a WorldCRS84Quad tile spans 180° / 2^z, as Web Mercator's z + 1 does."""
+    return z + 1 if tms == WORLD_CRS84_QUAD else z
+
+
+def _morecantile_tms(tms: str) -> Any:
+    """morecantile's definition of the grid (rio-tiler's Reader cuts tiles in it)."""
+    import morecantile
+
+    return morecantile.tms.get(tms)
+
+
+def _opened_reader(path: str, tms: str = WEB_MERCATOR_QUAD) -> Any:
+    """This thread's rio-tiler Reader of `path` in the grid `tms`, opened once (rasterio handles are not shared
     between threads); the least recently used of more than _OPEN_PER_THREAD is closed.
 
     A Reader, not only its dataset: making one reads the CRS, bounds, colour map and overviews.
@@ -119,13 +146,16 @@ def _opened_reader(path: str) -> Any:
     import rasterio
     from rio_tiler.io import Reader
 
-    opened: OrderedDict[str, Any] = getattr(_local, "readers", None) or OrderedDict()
+    opened: OrderedDict[tuple[str, str], Any] = getattr(_local, "readers", None) or OrderedDict()
     _local.readers = opened
-    reader = opened.get(path)
+    key = (path, tms)
+    reader = opened.get(key)
     if reader is None or reader.dataset.closed:
-        reader = Reader(path, dataset=rasterio.open(path))
-    opened[path] = reader
-    opened.move_to_end(path)
+        # Its own dataset per grid: closing an evicted Reader never closes another's.
+        options = {} if tms == WEB_MERCATOR_QUAD else {"tms": _morecantile_tms(tms)}
+        reader = Reader(path, dataset=rasterio.open(path), **options)
+    opened[key] = reader
+    opened.move_to_end(key)
     while len(opened) > _OPEN_PER_THREAD:
         opened.popitem(last=False)[1].dataset.close()
     return reader
@@ -144,7 +174,7 @@ def _load_rio_tiler() -> None:
 
 
 @contextmanager
-def _reader(field: FieldFile) -> Iterator[Any]:
+def _reader(field: FieldFile, tms: str = WEB_MERCATOR_QUAD) -> Iterator[Any]:
     """A rio-tiler Reader of a stored COG, under the GDAL options that read it (storage.read_env).
 
     The options hold for every use of the dataset, not only its open: /vsis3/ reads later
@@ -153,7 +183,7 @@ def _reader(field: FieldFile) -> Iterator[Any]:
     """
     _load_rio_tiler()
     with read_env(field):
-        yield _opened_reader(gdal_path(field))
+        yield _opened_reader(gdal_path(field), tms)
 
 
 def _ground_pixel(z: int, y: int) -> float:
@@ -161,6 +191,19 @@ def _ground_pixel(z: int, y: int) -> float:
     n = math.pi - 2 * math.pi * (y + 0.5) / 2**z
     lat = math.atan(math.sinh(n))
     return 2 * WORLD / (TILE_SIZE * 2**z) * math.cos(lat)
+
+
+def _pixel_m(z: int, y: int, tms: str) -> tuple[float, float]:
+    """(x, y) metres on the ground of one pixel of tile row y (a hillshade's gradient needs them).
+
+    A WorldCRS84Quad pixel is square in degrees, not in metres: its width shrinks by cos φ.
+    """
+    if tms != WORLD_CRS84_QUAD:
+        pixel = _ground_pixel(z, y)
+        return pixel, pixel
+    degrees = 180 / (TILE_SIZE * 2**z)
+    lat = math.radians(90 - (y + 0.5) * 180 / 2**z)
+    return degrees * METRES_PER_DEGREE_LON * math.cos(lat), degrees * METRES_PER_DEGREE_LAT
 
 
 def _valid(image: Any) -> np.ndarray:
@@ -207,11 +250,11 @@ def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, An
     from rio_tiler.errors import TileOutsideBounds
 
     buffer = style_buffer(style)
-    if not style["min_zoom"] <= spec.z <= style["max_zoom"]:
+    if not style["min_zoom"] <= detail_zoom(spec.z, spec.tms) <= style["max_zoom"]:
         return empty_tile(spec.fmt)
     method = _resampling(raster)
     try:
-        with _reader(raster.cog) as reader:
+        with _reader(raster.cog, spec.tms) as reader:
             image = reader.tile(
                 spec.x,
                 spec.y,
@@ -224,8 +267,8 @@ def render_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, An
             )
     except TileOutsideBounds:
         return empty_tile(spec.fmt)
-    pixel = _ground_pixel(spec.z, spec.y)
-    rgba = render_rgba(image.data, _valid(image), style, pixel_m=(pixel, pixel), buffer=buffer)
+    pixel_m = _pixel_m(spec.z, spec.y, spec.tms)
+    rgba = render_rgba(image.data, _valid(image), style, pixel_m=pixel_m, buffer=buffer)
     return _encode(rgba, spec.fmt)
 
 
@@ -238,7 +281,14 @@ def cached_tile(raster: RasterVersion, spec: RasterTileSpec, style: dict[str, An
 
 
 def tile_spec(
-    raster: RasterVersion, *, z: int, x: int, y: int, fmt: str, token: str | None
+    raster: RasterVersion,
+    *,
+    z: int,
+    x: int,
+    y: int,
+    fmt: str,
+    token: str | None,
+    tms: str = WEB_MERCATOR_QUAD,
 ) -> tuple[RasterTileSpec, dict[str, Any]]:
     style = style_from_token(token, raster)
     canonical = json.dumps(
@@ -246,7 +296,7 @@ def tile_spec(
     )
     # The import time keeps keys apart if ids are ever reused (a restored or recreated database).
     stamp = f"{raster.version.created_at.timestamp():.6f}"
-    return RasterTileSpec(raster.pk, stamp, z, x, y, fmt, canonical), style
+    return RasterTileSpec(raster.pk, stamp, z, x, y, fmt, canonical, tms), style
 
 
 def identify(raster: RasterVersion, lon: float, lat: float) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 that share links (maps) reuse after their own access check."""
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET
 from layers.models import RasterVersion
 from layers.raster import styles, tiles
 from layers.tiles import selectors
+from layers.tiles.mvt import WEB_MERCATOR_QUAD
 from projects.access import view_as_agency_id
 
 TILE_CACHE_CONTROL = "private, max-age=3600"
@@ -21,15 +23,27 @@ def _unauthorised() -> JsonResponse:
 
 
 def tile_response(
-    request: HttpRequest, raster: RasterVersion, *, z: int, x: int, y: int, fmt: str
+    request: HttpRequest,
+    raster: RasterVersion,
+    *,
+    z: int,
+    x: int,
+    y: int,
+    fmt: str,
+    style: dict[str, Any] | None = None,
+    tms: str = WEB_MERCATOR_QUAD,
 ) -> HttpResponse:
-    """A styled tile (style in ?style=, the default one without), ETagged and cached."""
-    if fmt not in tiles.FORMATS or not tiles.valid_tile(z, x, y):
+    """A styled tile, ETagged and cached: in `style` (a map layer's stored style), else in
+    ?style=, else the default one; cut in the tile matrix set `tms`.
+
+    A given style goes through the same token as the portal viewer's ?style= (validated again,
+    same canonical form), so both answer the same cache entry and ETag.
+    """
+    if fmt not in tiles.FORMATS or not tiles.valid_tile(z, x, y, tms):
         raise Http404("No such tile.")
+    token = tiles.style_token(style) if style is not None else request.GET.get("style")
     try:
-        spec, style = tiles.tile_spec(
-            raster, z=z, x=x, y=y, fmt=fmt, token=request.GET.get("style")
-        )
+        spec, style = tiles.tile_spec(raster, z=z, x=x, y=y, fmt=fmt, token=token, tms=tms)
     except ValidationError as exc:
         return JsonResponse({"detail": exc.messages[0]}, status=400)
     if request.headers.get("If-None-Match") == spec.etag:
