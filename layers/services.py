@@ -25,7 +25,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from audit.services import audit_record
 from layers import exports, partitions
 from layers.ingest import safety
 from layers.ingest.errors import ImportFailed
@@ -34,6 +33,7 @@ from layers.raster import safety as raster_safety
 from layers.storage import files
 from projects.access import is_provider_staff
 from projects.models import Project
+from projects.services import audit_for
 
 if TYPE_CHECKING:  # the pipeline pulls pyogrio, pandas and pyarrow: loaded where used
     from layers.ingest import pipeline
@@ -278,12 +278,11 @@ def _import_one(
     version.save()
     layer.current_version = version
     layer.save(update_fields=["current_version", "updated_at"])
-    audit_record(
+    audit_for(
+        project.agreement,
         action="layer.replace" if replacing else "layer.upload",
         summary=f"{layer.name} v{version.number}: {result.feature_count:,} features from {filename}",
         actor=by,
-        agency_id=project.agreement.client_id,
-        agreement_id=project.agreement_id,
         client_visible=False,
         target=layer,
         data={
@@ -501,12 +500,11 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
         ]
         # Stored files go once the rows are gone for good; a rollback keeps both.
         transaction.on_commit(partial(_storage_delete, files))
-        audit_record(
+        audit_for(
+            project.agreement,
             action="layer.delete",
             summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
             actor=by,
-            agency_id=project.agreement.client_id,
-            agreement_id=project.agreement_id,
             client_visible=False,
             target=layer,
             data={"versions": len(version_ids)},
