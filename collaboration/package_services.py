@@ -9,11 +9,11 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
 from collaboration.models import DeliverablePackage
 from collaboration.packages import PackageError, build_package_file
 from projects.access import is_client_manager, is_provider_staff
 from projects.models import Deliverable
+from projects.services import audit_for
 
 PACKAGE_STATUSES = (Deliverable.Status.DELIVERED, Deliverable.Status.ACCEPTED)
 
@@ -35,12 +35,11 @@ def package_request(*, deliverable: Deliverable, by: User) -> DeliverablePackage
         package.requested_by = by
         package.message = ""
         package.save()
-        audit_record(
+        audit_for(
+            agreement,
             action="package.request",
             summary=f"Package of “{deliverable.title}” requested",
             actor=by,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=deliverable,
         )

@@ -18,7 +18,6 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_record
 from collaboration.models import (
     Comment,
     CommentThread,
@@ -39,7 +38,7 @@ from projects.access import (
     provider_leads,
 )
 from projects.models import STORAGE_SRID, Deliverable, Project, ServiceAgreement
-from projects.services import deliverable_transition
+from projects.services import audit_for, deliverable_transition
 
 MAX_TEXT = 5000
 MAX_ATTACHMENTS = 10
@@ -182,12 +181,11 @@ def map_request_file(
                 uploaded_by=by,
             )
         RequestEvent.objects.create(request=request, kind=RequestEvent.Kind.FILED, text=need, by=by)
-        audit_record(
+        audit_for(
+            agreement,
             action="request.file",
             summary=f"Map request “{title}” filed",
             actor=by,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=request,
             data={"priority": priority, "attachments": len(files)},
@@ -248,12 +246,11 @@ def _step(
         request.first_response_at = event.at
         request.save(update_fields=["first_response_at"])
     label = RequestEvent.Kind(kind).label.lower()
-    audit_record(
+    audit_for(
+        request.agreement,
         action=f"request.{kind}",
         summary=f"Map request “{request.title}”: {label}",
         actor=by,
-        agency_id=request.agreement.client_id,
-        agreement_id=request.agreement.pk,
         client_visible=True,
         target=request,
         data={"text": text[:500], "hours": str(hours) if hours is not None else None},
@@ -368,12 +365,11 @@ def map_request_accept(
             hours=locked.estimate_hours,
             notify_client=True,
         )
-        audit_record(
+        audit_for(
+            locked.agreement,
             action="deliverable.create",
             summary=f"Deliverable “{deliverable.title}” created from a map request",
             actor=by,
-            agency_id=locked.agreement.client_id,
-            agreement_id=locked.agreement.pk,
             client_visible=True,
             target=deliverable,
             data={"request": locked.pk, "estimate_hours": str(locked.estimate_hours)},
@@ -465,12 +461,11 @@ def _comment_event(
     """The audit entry of a comment action and the notification to the other side."""
     version = thread.version
     agreement = version.map.project.agreement
-    audit_record(
+    audit_for(
+        agreement,
         action=action,
         summary=summary,
         actor=actor,
-        agency_id=agreement.client_id,
-        agreement_id=agreement.pk,
         client_visible=True,
         target=thread,
         data=data,
@@ -588,12 +583,11 @@ def comment_thread_reopen(*, thread: CommentThread, by: User) -> CommentThread:
         locked.resolved_by = None
         locked.resolved_at = None
         locked.save(update_fields=["status", "resolved_in", "resolved_by", "resolved_at"])
-        audit_record(
+        audit_for(
+            thread.version.map.project.agreement,
             action="comment.reopen",
             summary=f"Comment on {thread.version} reopened",
             actor=by,
-            agency_id=thread.version.map.project.agreement.client_id,
-            agreement_id=thread.version.map.project.agreement.pk,
             client_visible=True,
             target=locked,
         )
@@ -689,12 +683,11 @@ def agreement_terms_set(
                 "response_target_days",
             ]
         )
-        audit_record(
+        audit_for(
+            agreement,
             action="agreement.terms",
             summary=f"{agreement.title}: alternative rate and response target set",
             actor=by,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=agreement,
             data={

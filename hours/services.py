@@ -14,7 +14,6 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_record
 from hours.models import BudgetAlert, MonthClose, TimeEntry
 from hours.selectors import (
     ClosedMonths,
@@ -33,6 +32,7 @@ from projects.access import (
 from projects.csv_safety import unescape_text
 from projects.models import Deliverable, Project, ServiceAgreement
 from projects.params import BadParameter, parse_int
+from projects.services import audit_for
 
 THRESHOLDS = (80, 100)
 CSV_COLUMNS = ["date", "project", "deliverable_id", "hours", "billable", "note", "private_note"]
@@ -137,12 +137,11 @@ def budget_thresholds_check(*, agreement: ServiceAgreement) -> None:
         )
         if not created:
             continue
-        audit_record(
+        audit_for(
+            agreement,
             action="budget.threshold",
             summary=f"{agreement.title} reached {threshold}% of its hours budget ({used} h)",
             actor=None,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=agreement,
             data={"threshold": threshold, "billable_hours": str(used)},
@@ -203,12 +202,11 @@ def _save_entries(
         entry.over_budget_override = entry.billable and entry.project.agreement_id in overridden
     TimeEntry.objects.bulk_create(entries)
     for pk in overridden:
-        audit_record(
+        audit_for(
+            agreements[pk],
             action="budget.override",
             summary=f"{by} logged {added[pk]} h past the budget of {agreements[pk].title}",
             actor=by,
-            agency_id=agreements[pk].client_id,
-            agreement_id=agreements[pk].pk,
             client_visible=True,
             target=agreements[pk],
             data={"hours": str(added[pk])},
@@ -376,13 +374,12 @@ def month_close(*, agreement: ServiceAgreement, month: date, by: User) -> MonthC
             closed_by=by,
             snapshot=snapshot,
         )
-        audit_record(
+        audit_for(
+            agreement,
             action="month.close",
             summary=f"{agreement.title}: {month:%B %Y} closed ({close.number}, "
             f"{snapshot['total_hours']} h, {snapshot['total_amount']})",
             actor=by,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=close,
             data={"month": f"{month:%Y-%m}", "number": close.number},
@@ -425,12 +422,11 @@ def month_reopen(*, agreement: ServiceAgreement, month: date, by: User, reason: 
         close.reopened_by = by
         close.reopen_reason = reason.strip()
         close.save(update_fields=["reopened_at", "reopened_by", "reopen_reason"])
-        audit_record(
+        audit_for(
+            agreement,
             action="month.reopen",
             summary=f"{agreement.title}: {month:%B %Y} reopened ({close.number}): {reason.strip()}",
             actor=by,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=close,
             data={"month": f"{month:%Y-%m}", "number": close.number, "reason": reason.strip()},

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.gis.db import models as gis
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from projects.access import TenantQuerySet, UserLike
 from projects.models import Project
@@ -124,16 +125,13 @@ class Feature(models.Model):
         return f"feature {self.fid} of version {self.version_id}"
 
 
-class ImportJobQuerySet(TenantQuerySet["ImportJob"]):
-    agreement_path = "project__agreement__"
+class Job(models.Model):
+    """What every job a Celery worker runs shares: its row is the job's whole state.
 
-    def client_filter(self, user: UserLike) -> Q | None:
-        # Imports are the provider's work in progress: clients never see them.
-        return Q(pk__in=[])
-
-
-class ImportJob(models.Model):
-    """One upload being imported by a Celery worker; its row is the job's whole state."""
+    A job moves queued → running → succeeded | failed. start() and fail() write with UPDATE, not
+    save(), so they never overwrite the progress the worker writes meanwhile from its own row.
+    `created_by` stays on each job: who may lose a job when its user is deleted differs.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -142,6 +140,49 @@ class ImportJob(models.Model):
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    def start(self) -> None:
+        """Mark the job running (one more attempt); the row in memory is not refreshed."""
+        type(self)._default_manager.filter(pk=self.pk).update(
+            status=self.Status.RUNNING,
+            started_at=timezone.now(),
+            attempts=self.attempts + 1,
+            progress=0.01,
+        )
+
+    def fail(self, message: str) -> None:
+        """End the job as failed with a message for the analyst; the row in memory is not refreshed."""
+        type(self)._default_manager.filter(pk=self.pk).update(
+            status=self.Status.FAILED, message=message, finished_at=timezone.now()
+        )
+
+
+class ImportJobQuerySet(TenantQuerySet["ImportJob"]):
+    agreement_path = "project__agreement__"
+
+    def client_filter(self, user: UserLike) -> Q | None:
+        # Imports are the provider's work in progress: clients never see them.
+        return Q(pk__in=[])
+
+
+class ImportJob(Job):
+    """One upload being imported by a Celery worker."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
     # Set when the upload replaces an existing layer (a new version of it).
     layer = models.ForeignKey(
@@ -150,22 +191,13 @@ class ImportJob(models.Model):
     upload = models.FileField(upload_to="uploads/%Y/%m/", max_length=500)
     original_filename = models.CharField(max_length=255)
     options = models.JSONField(default=dict, blank=True)  # name, source_layer, srid, drop_z
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.FloatField(default=0.0)
-    message = models.TextField(blank=True)
     result_versions = models.ManyToManyField(LayerVersion, blank=True, related_name="+")
-    attempts = models.PositiveIntegerField(default=0)
+    # Deleting a user keeps the imports they ran (the layers came from them).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.status})"
@@ -268,36 +300,24 @@ class ExportJobQuerySet(TenantQuerySet["ExportJob"]):
         return Q(version__published_at__isnull=False)
 
 
-class ExportJob(models.Model):
+class ExportJob(Job):
     """A download too large to build inside a web request, prepared by a Celery worker.
 
     Its file goes through Django's storage API (local MEDIA_ROOT or object storage) and is
     deleted after EXPORT_KEEP_HOURS. A job belongs to the user who asked for it.
     """
 
-    Status = ImportJob.Status
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.ForeignKey(LayerVersion, on_delete=models.CASCADE, related_name="exports")
     fmt = models.CharField(max_length=16)  # a key of layers.exports.FORMATS
     srid = models.PositiveIntegerField(help_text="EPSG code of the exported coordinates.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.FloatField(default=0.0)
-    message = models.TextField(blank=True)
     file = models.FileField(upload_to="exports/%Y/%m/", max_length=500, blank=True)
     size_bytes = models.BigIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
+    # An export is its user's own download: it goes with them.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ExportJobQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.version} as {self.fmt} ({self.status})"

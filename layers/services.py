@@ -25,15 +25,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from audit.services import audit_record
 from layers import exports, partitions
 from layers.ingest import safety
 from layers.ingest.errors import ImportFailed
-from layers.models import ExportJob, ImportJob, Layer, LayerVersion, RasterVersion
+from layers.models import ExportJob, ImportJob, Job, Layer, LayerVersion, RasterVersion
 from layers.raster import safety as raster_safety
 from layers.storage import files
 from projects.access import is_provider_staff
 from projects.models import Project
+from projects.services import audit_for
 
 if TYPE_CHECKING:  # the pipeline pulls pyogrio, pandas and pyarrow: loaded where used
     from layers.ingest import pipeline
@@ -278,12 +278,11 @@ def _import_one(
     version.save()
     layer.current_version = version
     layer.save(update_fields=["current_version", "updated_at"])
-    audit_record(
+    audit_for(
+        project.agreement,
         action="layer.replace" if replacing else "layer.upload",
         summary=f"{layer.name} v{version.number}: {result.feature_count:,} features from {filename}",
         actor=by,
-        agency_id=project.agreement.client_id,
-        agreement_id=project.agreement_id,
         client_visible=False,
         target=layer,
         data={
@@ -348,9 +347,9 @@ def import_job_create(
 def layer_import(*, job: ImportJob) -> ImportJob:
     """Run a queued job (the worker's entry point). Safe to run twice: the second run is a no-op."""
     job.refresh_from_db()
-    if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+    if job.is_finished:
         return job
-    _job_start(job)
+    job.start()
     write_progress, close_progress = _progress_writer(job.pk)
     try:
         with _failures_end(job, "import"):
@@ -358,7 +357,7 @@ def layer_import(*, job: ImportJob) -> ImportJob:
     finally:
         close_progress()
     job.refresh_from_db()
-    if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED) and job.upload:
+    if job.is_finished and job.upload:
         # The data now lives in PostGIS (or was refused); a retry uploads the file again.
         job.upload.delete(save=True)
     return job
@@ -392,42 +391,22 @@ def _import_run(job: ImportJob, write_progress: Callable[[float], None]) -> None
             )
 
 
-Job = ImportJob | ExportJob
-
-
-def _job_start(job: Job) -> None:
-    type(job).objects.filter(pk=job.pk).update(
-        status=type(job).Status.RUNNING,
-        started_at=timezone.now(),
-        attempts=job.attempts + 1,
-        progress=0.01,
-    )
-
-
-def _job_fail(job: Job, message: str) -> None:
-    type(job).objects.filter(pk=job.pk).update(
-        status=type(job).Status.FAILED, message=message, finished_at=timezone.now()
-    )
-
-
 @contextmanager
 def _failures_end(job: Job, noun: str) -> Iterator[None]:
     """Whatever goes wrong ends the job as failed, with a message an analyst understands."""
     try:
         yield
     except ImportFailed as exc:
-        _job_fail(job, exc.message)
+        job.fail(exc.message)
     except (PermissionDenied, exports.ExportError) as exc:
-        _job_fail(job, str(exc))
+        job.fail(str(exc))
     except SoftTimeLimitExceeded:
-        _job_fail(job, f"The {noun} took longer than the time limit and was stopped.")
+        job.fail(f"The {noun} took longer than the time limit and was stopped.")
     except (OperationalError, InterfaceError):
         raise  # the database went away: nothing was committed; the task retries the job
     except Exception:
         log.exception("%s job %s failed", noun, job.pk)
-        _job_fail(
-            job, f"The {noun} failed because of an internal error. The GIS team has the details."
-        )
+        job.fail(f"The {noun} failed because of an internal error. The GIS team has the details.")
 
 
 def _jobs_requeue(
@@ -437,14 +416,14 @@ def _jobs_requeue(
     now = timezone.now()
     running_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
     queued_cutoff = now - queued_after
-    manager: Any = model.objects
+    manager: Any = model._default_manager
     stuck = manager.filter(status="running", started_at__lt=running_cutoff) | manager.filter(
         status="queued", created_at__lt=queued_cutoff
     )
     count = 0
     for job in stuck:
         if job.attempts >= max_attempts:
-            _job_fail(job, f"The {noun} was stopped {job.attempts} times; it was given up.")
+            job.fail(f"The {noun} was stopped {job.attempts} times; it was given up.")
             continue
         manager.filter(pk=job.pk).update(status="queued")
         task.delay(str(job.pk))
@@ -501,12 +480,11 @@ def layer_delete(*, layer: Layer, by: User | AnonymousUser | None) -> None:
         ]
         # Stored files go once the rows are gone for good; a rollback keeps both.
         transaction.on_commit(partial(_storage_delete, files))
-        audit_record(
+        audit_for(
+            project.agreement,
             action="layer.delete",
             summary=f"{layer.name} deleted ({len(version_ids)} version(s))",
             actor=by,
-            agency_id=project.agreement.client_id,
-            agreement_id=project.agreement_id,
             client_visible=False,
             target=layer,
             data={"versions": len(version_ids)},
@@ -556,9 +534,9 @@ def export_job_run(*, job: ExportJob) -> ExportJob:
             return job
     try:
         job.refresh_from_db()
-        if job.status in (ExportJob.Status.SUCCEEDED, ExportJob.Status.FAILED):
+        if job.is_finished:
             return job
-        _job_start(job)
+        job.start()
         with _failures_end(job, "export"):
             _export_build(job)
     finally:

@@ -13,14 +13,13 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_record
 from layers.models import Layer, LayerVersion
 from layers.selectors import features_extent
 from maps.models import Map, MapLayer, MapVersion, ShareLink
 from maps.styles import default_style, style_fields, style_resolve
 from projects.access import is_provider_staff, members
 from projects.models import Deliverable, Project
-from projects.services import deliverable_transition
+from projects.services import audit_for, deliverable_transition
 from projects.srid import STORAGE_SRID
 
 
@@ -59,12 +58,11 @@ def map_create(
             basemap=_check_basemap(basemap or settings.DEFAULT_BASEMAP),
             created_by=by,
         )
-        audit_record(
+        audit_for(
+            project.agreement,
             action="map.create",
             summary=f"Map “{new.title}” created in {project.name}",
             actor=by,
-            agency_id=project.agreement.client_id,
-            agreement_id=project.agreement_id,
             client_visible=False,
             target=new,
         )
@@ -99,12 +97,11 @@ def map_update(
         map.initial_extent.srid = STORAGE_SRID
     with transaction.atomic():
         map.save()
-        audit_record(
+        audit_for(
+            map.project.agreement,
             action="map.update",
             summary=f"Map “{map.title}” edited",
             actor=by,
-            agency_id=map.project.agreement.client_id,
-            agreement_id=map.project.agreement_id,
             client_visible=False,
             target=map,
         )
@@ -132,12 +129,11 @@ def map_layer_add(*, map: Map, layer: Layer, by: User) -> MapLayer:
         added = MapLayer.objects.create(
             map=map, layer=layer, position=position, title=layer.name, style=style
         )
-        audit_record(
+        audit_for(
+            map.project.agreement,
             action="map.layer_add",
             summary=f"“{layer.name}” added to map “{map.title}”",
             actor=by,
-            agency_id=map.project.agreement.client_id,
-            agreement_id=map.project.agreement_id,
             client_visible=False,
             target=map,
         )
@@ -172,12 +168,11 @@ def map_layer_update(
         map_layer.style = style_resolve(style, version_id=version.pk, fields=schema_fields(version))
     with transaction.atomic():
         map_layer.save()
-        audit_record(
+        audit_for(
+            map_layer.map.project.agreement,
             action="map.layer_update",
             summary=f"“{map_layer}” restyled on map “{map_layer.map.title}”",
             actor=by,
-            agency_id=map_layer.map.project.agreement.client_id,
-            agreement_id=map_layer.map.project.agreement_id,
             client_visible=False,
             target=map_layer.map,
         )
@@ -187,12 +182,11 @@ def map_layer_update(
 def map_layer_remove(*, map_layer: MapLayer, by: User) -> None:
     _require_provider(by, map_layer.map.project)
     with transaction.atomic():
-        audit_record(
+        audit_for(
+            map_layer.map.project.agreement,
             action="map.layer_remove",
             summary=f"“{map_layer}” removed from map “{map_layer.map.title}”",
             actor=by,
-            agency_id=map_layer.map.project.agreement.client_id,
-            agreement_id=map_layer.map.project.agreement_id,
             client_visible=False,
             target=map_layer.map,
         )
@@ -275,12 +269,11 @@ def map_publish(*, map: Map, by: User, notes: str) -> MapVersion:
             pk__in=[v.pk for v in pinned], published_at__isnull=True
         ).update(published_at=now)
         client_id = locked.project.agreement.client_id
-        audit_record(
+        audit_for(
+            locked.project.agreement,
             action="map.publish",
             summary=f"Map “{locked.title}” v{number} published",
             actor=by,
-            agency_id=client_id,
-            agreement_id=locked.project.agreement_id,
             client_visible=True,
             target=version,
             data={"number": number, "layer_versions": [v.pk for v in pinned]},
@@ -330,12 +323,11 @@ def map_version_attach(*, version: MapVersion, deliverable: Deliverable, by: Use
     with transaction.atomic():
         version.deliverable = deliverable
         version.save(update_fields=["deliverable"])
-        audit_record(
+        audit_for(
+            version.map.project.agreement,
             action="map.attach",
             summary=f"{version} attached to “{deliverable.title}”",
             actor=by,
-            agency_id=version.map.project.agreement.client_id,
-            agreement_id=version.map.project.agreement_id,
             client_visible=True,
             target=version,
             data={"deliverable": deliverable.pk},
@@ -372,12 +364,11 @@ def share_link_create(
         link = ShareLink.objects.create(
             version=version, expires_at=expires_at, created_by=by, allow_comments=allow_comments
         )
-        audit_record(
+        audit_for(
+            version.map.project.agreement,
             action="map.share",
             summary=f"Share link made for {version}",
             actor=by,
-            agency_id=version.map.project.agreement.client_id,
-            agreement_id=version.map.project.agreement_id,
             client_visible=True,
             target=version,
             data={
@@ -394,12 +385,11 @@ def share_link_revoke(*, link: ShareLink, by: User) -> ShareLink:
     with transaction.atomic():
         link.revoked_at = link.revoked_at or timezone.now()
         link.save(update_fields=["revoked_at"])
-        audit_record(
+        audit_for(
+            link.version.map.project.agreement,
             action="map.share_revoke",
             summary=f"Share link revoked for {link.version}",
             actor=by,
-            agency_id=link.version.map.project.agreement.client_id,
-            agreement_id=link.version.map.project.agreement_id,
             client_visible=True,
             target=link.version,
             data={"link": link.pk},

@@ -1,13 +1,43 @@
 """Writes for agencies, projects and deliverables: permission check, change and audit in one place."""
 
-from django.contrib.auth.models import User
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from audit.services import audit_record
 from projects.access import can_make_move, client_managers, provider_leads
-from projects.models import Agency, Deliverable, DeliverableTransition, Membership
+from projects.models import Agency, Deliverable, DeliverableTransition, Membership, ServiceAgreement
+
+
+def audit_for(
+    agreement: ServiceAgreement,
+    *,
+    action: str,
+    summary: str,
+    actor: User | AnonymousUser | None,
+    client_visible: bool = False,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record an action taken under an agreement, filed under that agreement and its client town.
+
+    Both ids come from the one agreement, so an entry cannot land in another town's log; use
+    audit.services.audit_record only for entries that belong to no agreement (logins, tokens…).
+    """
+    return audit_record(
+        action=action,
+        summary=summary,
+        actor=actor,
+        agency_id=agreement.client_id,
+        agreement_id=agreement.pk,
+        client_visible=client_visible,
+        target=target,
+        data=data,
+    )
 
 
 class TransitionNotAllowed(ValidationError):
@@ -53,12 +83,11 @@ def deliverable_transition(
         )
         locked.status = to_status
         locked.save(update_fields=["status", "updated_at"])
-        audit_record(
+        audit_for(
+            agreement,
             action="deliverable.transition",
             summary=f"{locked.title}: {record.from_status} → {to_status}",
             actor=by,
-            agency_id=agreement.client_id,
-            agreement_id=agreement.pk,
             client_visible=True,
             target=locked,
             data=record.as_dict(),

@@ -16,12 +16,12 @@ from django.contrib.gis.geos import Polygon
 from django.core.files.storage import Storage
 from django.db import transaction
 
-from audit.services import audit_record
 from layers.ingest.errors import ImportFailed
 from layers.models import ImportJob, Layer, LayerVersion, RasterVersion
 from layers.raster import convert, safety, storage
 from layers.raster.stats import band_statistics
 from projects.models import Project
+from projects.services import audit_for
 from projects.srid import STORAGE_SRID
 
 ProgressFn = Callable[[float], None]
@@ -171,15 +171,14 @@ def _store(
             raster.save()
             layer.current_version = version
             layer.save(update_fields=["current_version", "updated_at"])
-            audit_record(
+            audit_for(
+                project.agreement,
                 action="layer.replace" if replacing else "layer.upload",
                 summary=(
                     f"{layer.name} v{version.number}: {result.width:,} × {result.height:,} "
                     f"raster, {result.bands} band(s) from {filename}"
                 ),
                 actor=by,
-                agency_id=project.agreement.client_id,
-                agreement_id=project.agreement_id,
                 client_visible=False,
                 target=layer,
                 data={
