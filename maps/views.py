@@ -26,7 +26,7 @@ from maps.selectors import (
     latest_version,
     maps_visible_to,
     search_version,
-    share_tile_version,
+    share_link_tiles,
     viewer_config,
 )
 from maps.services import (
@@ -41,7 +41,7 @@ from maps.signals import map_version_used
 from projects.access import api_login_required, get_object_for, signed_in
 from projects.errors import validation_message
 from projects.models import Deliverable, Project
-from projects.params import BadParameter, id_param, int_list_param, int_param
+from projects.params import BadParameter, id_param, int_list_param, int_param, parse_int
 
 
 def staff_only(request: HttpRequest, project: Project) -> None:
@@ -248,10 +248,13 @@ def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 # --- share links (no account): read-only, that version only
 
 
+GONE = "This link does not exist, has expired or was revoked."
+
+
 def active_link(token: str) -> ShareLink:
     link = ShareLink.objects.active().select_related("version__map").filter(token=token).first()
     if link is None:
-        raise Http404("This link does not exist, has expired or was revoked.")
+        raise Http404(GONE)
     return link
 
 
@@ -284,7 +287,10 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
 def share_tile(
     request: HttpRequest, token: str, layer_id: int, z: int, x: int, y: int
 ) -> HttpResponse:
-    row = share_tile_version(active_link(token), layer_id, request.GET.get("v", ""))
+    rows = share_link_tiles(token)  # memoised for a few seconds: see maps/selectors.py
+    if rows is None:
+        raise Http404(GONE)
+    row = rows.get((layer_id, parse_int(request.GET.get("v", ""), name="v", minimum=1) or 0))
     if row is None:
         raise Http404("Not found.")
     return tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)
