@@ -151,7 +151,8 @@ def version_view(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "version": version,
         "map": version.map,
-        "versions": version.map.versions.all(),
+        # The version list shows numbers, dates and notes: not each definition and thumbnail.
+        "versions": version.map.versions.defer("definition", "thumbnail"),
         "is_provider": provider,
         "config": viewer_config(version.definition, urls=_version_urls(version)),
         "downloads": version_downloads(version),
@@ -252,7 +253,13 @@ GONE = "This link does not exist, has expired or was revoked."
 
 
 def active_link(token: str) -> ShareLink:
-    link = ShareLink.objects.active().select_related("version__map").filter(token=token).first()
+    link = (
+        ShareLink.objects.active()
+        # The usage counter (collaboration) reads the agreement: no query of its own per view.
+        .select_related("version__map__project__agreement")
+        .filter(token=token)
+        .first()
+    )
     if link is None:
         raise Http404(GONE)
     return link
@@ -272,6 +279,7 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
         {
             "version": version,
             "token": token,
+            "share_link": link,  # comments_config reads it instead of the link again
             "config": viewer_config(version.definition, token=token, urls=urls),
         },
     )
