@@ -51,15 +51,16 @@ def is_provider_of(user: UserLike, project: Project) -> bool:
 
 def published_versions_of_agreement(user: UserLike, agreement: ServiceAgreement) -> list[Any]:
     """The agreement's published map versions the user may see, newest first (one per map)."""
-    latest: dict[int, Any] = {}
-    for version in (
+    latest = (
         MapVersion.objects.visible_to(user)
         .filter(map__project__agreement=agreement)
         .select_related("map__project")
+        # The list shows titles and dates: not each version's definition and thumbnail (PNG).
+        .defer("definition", "thumbnail")
         .order_by("map_id", "-number")
-    ):
-        latest.setdefault(version.map_id, version)
-    return sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
+        .distinct("map_id")  # PostgreSQL DISTINCT ON: the newest version of each map
+    )
+    return sorted(latest, key=lambda v: v.published_at, reverse=True)
 
 
 def _tile_rows(version: MapVersion) -> dict[tuple[int, int], VersionRow]:
