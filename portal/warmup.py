@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -53,9 +54,10 @@ def _warm_database() -> None:
 
 
 def _template_names() -> list[str]:
-    dirs = [Path(d) for engine in settings.TEMPLATES for d in engine.get("DIRS", [])]
     from django.apps import apps
 
+    engines: list[dict[str, Any]] = settings.TEMPLATES
+    dirs = [Path(d) for engine in engines for d in engine.get("DIRS", [])]
     dirs += [Path(app.path) / "templates" for app in apps.get_app_configs()]
     return sorted(
         {
