@@ -148,3 +148,20 @@ def test_a_link_stops_serving_tiles_when_it_expires(world, client) -> None:
     assert client.get(share_tile_url(link)).status_code == 200
     time.sleep(max(0.0, (link.expires_at - timezone.now()).total_seconds()) + 0.05)
     assert client.get(share_tile_url(link)).status_code == 404
+
+
+def test_the_share_page_shows_the_comments_panel_only_when_the_link_allows_comments(
+    world, link, client, django_assert_max_num_queries
+) -> None:
+    with django_assert_max_num_queries(4):  # the link, and the usage counter's upsert
+        closed = client.get(share_routes(link)[0]).content.decode()
+    assert 'id="comments"' not in closed
+    open_link = share_link_create(
+        version=link.version,
+        by=world.analyst,
+        expires_at=timezone.now() + timedelta(days=7),
+        allow_comments=True,
+    )
+    page = client.get(reverse("maps:share", args=[open_link.token])).content.decode()
+    api = reverse("collaboration:share-comments", args=[open_link.token])
+    assert 'id="comments"' in page and f'data-api="{api}"' in page
