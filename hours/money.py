@@ -29,7 +29,10 @@ def _sum_hours(qs: QuerySet[TimeEntry]) -> Decimal:
     ]
 
 
-def rate_changes(agreement: ServiceAgreement) -> list[tuple[date, Decimal]]:
+Changes = list[tuple[date, Decimal]]  # (effective from, hourly rate)
+
+
+def rate_changes(agreement: ServiceAgreement) -> Changes:
     """(effective from, hourly rate) of the agreement's rate changes, oldest first."""
     return list(
         AgreementRate.objects.filter(agreement=agreement)
@@ -38,22 +41,22 @@ def rate_changes(agreement: ServiceAgreement) -> list[tuple[date, Decimal]]:
     )
 
 
-def rate_on(agreement: ServiceAgreement, day: date) -> Decimal:
-    """The hourly rate in effect on `day`."""
+def rate_on(agreement: ServiceAgreement, day: date, changes: Changes | None = None) -> Decimal:
+    """The hourly rate in effect on `day` (`changes`: the rate changes, when already read)."""
     rate = agreement.hourly_rate
-    for effective_from, changed in rate_changes(agreement):
+    for effective_from, changed in rate_changes(agreement) if changes is None else changes:
         if effective_from <= day:
             rate = changed
     return rate
 
 
-def rate_expression(agreement: ServiceAgreement) -> Case | Value:
+def rate_expression(agreement: ServiceAgreement, changes: Changes | None = None) -> Case | Value:
     """The rate in effect on an entry's date, as a CASE over the (few) rate changes.
 
     A per-row CASE keeps statements one plain GROUP BY; a correlated subquery per entry was
     several times slower on a busy agreement (bench/hours.py).
     """
-    changes = rate_changes(agreement)
+    changes = rate_changes(agreement) if changes is None else changes
     base = Value(agreement.hourly_rate, output_field=DecimalField())
     if not changes:
         return base
@@ -89,9 +92,10 @@ class AgreementSummary:
 
 def agreement_summary(agreement: ServiceAgreement, *, today: date) -> AgreementSummary:
     """Budget, use and remainder in one aggregate query (amounts rounded per rate, like lines)."""
+    changes = rate_changes(agreement)  # read once for the CASE and today's rate
     groups = (
         agreement_entries(agreement)
-        .annotate(rate=rate_expression(agreement))
+        .annotate(rate=rate_expression(agreement, changes))
         .values("rate")
         .annotate(
             billable_h=Sum("hours", filter=Q(billable=True)),
@@ -104,7 +108,7 @@ def agreement_summary(agreement: ServiceAgreement, *, today: date) -> AgreementS
         used += g["billable_h"] or ZERO
         nonbillable += g["other_h"] or ZERO
         used_amount += money((g["billable_h"] or ZERO) * g["rate"])
-    current_rate = rate_on(agreement, min(today, agreement.end_date))
+    current_rate = rate_on(agreement, min(today, agreement.end_date), changes)
     remaining = agreement.hours_budget - used
     budget = agreement.hours_budget
     return AgreementSummary(

@@ -1,20 +1,23 @@
 """Reads for map pages: always narrowed by the user's scope (projects/access.py)."""
 
 import json
+import time
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from layers.models import Feature
 from layers.tiles import VIEWER_MAX_ZOOM, layer_name
+from layers.tiles.selectors import VersionRow
 from layers.tiles.views import tile_url_template
 from maps.models import Map, MapVersion, ShareLink
 from projects.access import UserLike, is_provider_staff
 from projects.db import read_cursor
 from projects.models import Project, ServiceAgreement
-from projects.params import parse_int
 from projects.srid import STORAGE_SRID
 
 
@@ -48,43 +51,70 @@ def is_provider_of(user: UserLike, project: Project) -> bool:
 
 def published_versions_of_agreement(user: UserLike, agreement: ServiceAgreement) -> list[Any]:
     """The agreement's published map versions the user may see, newest first (one per map)."""
-    latest: dict[int, Any] = {}
-    for version in (
+    latest = (
         MapVersion.objects.visible_to(user)
         .filter(map__project__agreement=agreement)
         .select_related("map__project")
+        # The list shows titles and dates: not each version's definition and thumbnail (PNG).
+        .defer("definition", "thumbnail")
         .order_by("map_id", "-number")
-    ):
-        latest.setdefault(version.map_id, version)
-    return sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
+        .distinct("map_id")  # PostgreSQL DISTINCT ON: the newest version of each map
+    )
+    return sorted(latest, key=lambda v: v.published_at, reverse=True)
 
 
-def share_tile_version(link: ShareLink, layer_id: int, version_id: str) -> tuple | None:
-    """(version id, schema, feature count) of a layer version drawn by a share link's map, else None.
+def _tile_rows(version: MapVersion) -> dict[tuple[int, int], VersionRow]:
+    """(layer id, layer version id) -> (version id, schema, feature count) of each layer drawn.
 
     The schema holds only the attributes the published map shows (its style, labels and popups):
-    nothing else of the layer is reachable through the link, whatever a request asks for.
+    nothing else of the layer is reachable through a share link, whatever a request asks for.
     """
-    vid = parse_int(version_id, name="v", minimum=1)
-    shown = next(
-        (
-            set(layer["fields"])
-            for layer in link.version.definition["layers"]
-            if layer["layer_id"] == layer_id and layer["version_id"] == vid
-        ),
-        None,
-    )
-    if shown is None:
+    shown = {
+        (layer["layer_id"], layer["version_id"]): set(layer["fields"])
+        for layer in version.definition["layers"]
+    }
+    rows: dict[tuple[int, int], VersionRow] = {}
+    for pk, layer_id, schema, count in version.layer_versions.values_list(
+        "pk", "layer_id", "schema", "feature_count"
+    ):
+        fields = shown.get((layer_id, pk))
+        if fields is not None:
+            rows[(layer_id, pk)] = (pk, [f for f in schema if str(f.get("name")) in fields], count)
+    return rows
+
+
+# Per process: token -> (monotonic deadline, the link's expiry, its tile rows). A visitor's burst
+# of tiles used to pay two queries per tile (the link with its version's definition, then the
+# layer version) and a pool checkout; the resolved set is reused for SHARE_TILE_MEMO_SECONDS.
+# A revocation takes effect at once in the process that made it (share_link_revoke forgets the
+# token) and within that bound in the other workers; an expiry at its exact time.
+SHARE_TILE_MEMO_SECONDS = 5
+ShareTiles = dict[tuple[int, int], VersionRow]
+_share_tiles: dict[str, tuple[float, datetime | None, ShareTiles]] = {}
+
+
+def share_link_tiles(token: str) -> ShareTiles | None:
+    """The tile rows an active share link opens (see `share_tile_version`), None if it is not."""
+    hit = _share_tiles.get(token)
+    if (
+        hit is not None
+        and hit[0] > time.monotonic()
+        and (hit[1] is None or hit[1] > timezone.now())
+    ):
+        return hit[2]
+    link = ShareLink.objects.active().select_related("version").filter(token=token).first()
+    if link is None:
+        _share_tiles.pop(token, None)
         return None
-    row = (
-        link.version.layer_versions.filter(layer_id=layer_id, pk=vid or 0)
-        .values_list("pk", "schema", "feature_count")
-        .first()
-    )
-    if row is None:
-        return None
-    pk, schema, count = row
-    return pk, [f for f in schema if str(f.get("name")) in shown], count
+    rows = _tile_rows(link.version)
+    if len(_share_tiles) > 10_000:
+        _share_tiles.clear()
+    _share_tiles[token] = (time.monotonic() + SHARE_TILE_MEMO_SECONDS, link.expires_at, rows)
+    return rows
+
+
+def forget_share_link(token: str) -> None:
+    _share_tiles.pop(token, None)
 
 
 def basemap_config(key: str) -> dict[str, Any]:

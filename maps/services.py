@@ -16,6 +16,7 @@ from django.utils import timezone
 from layers.models import Layer, LayerVersion
 from layers.selectors import features_extent
 from maps.models import Map, MapLayer, MapVersion, ShareLink
+from maps.selectors import forget_share_link
 from maps.styles import default_style, style_fields, style_resolve
 from projects.access import is_provider_staff, members
 from projects.models import Deliverable, Project
@@ -394,4 +395,7 @@ def share_link_revoke(*, link: ShareLink, by: User) -> ShareLink:
             target=link.version,
             data={"link": link.pk},
         )
+        # Before and after the commit: a tile thread may memoise the link again meanwhile.
+        forget_share_link(link.token)
+        transaction.on_commit(lambda: forget_share_link(link.token))
     return link

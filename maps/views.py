@@ -26,7 +26,7 @@ from maps.selectors import (
     latest_version,
     maps_visible_to,
     search_version,
-    share_tile_version,
+    share_link_tiles,
     viewer_config,
 )
 from maps.services import (
@@ -41,7 +41,7 @@ from maps.signals import map_version_used
 from projects.access import api_login_required, get_object_for, signed_in
 from projects.errors import validation_message
 from projects.models import Deliverable, Project
-from projects.params import BadParameter, id_param, int_list_param, int_param
+from projects.params import BadParameter, id_param, int_list_param, int_param, parse_int
 
 
 def staff_only(request: HttpRequest, project: Project) -> None:
@@ -151,7 +151,8 @@ def version_view(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "version": version,
         "map": version.map,
-        "versions": version.map.versions.all(),
+        # The version list shows numbers, dates and notes: not each definition and thumbnail.
+        "versions": version.map.versions.defer("definition", "thumbnail"),
         "is_provider": provider,
         "config": viewer_config(version.definition, urls=_version_urls(version)),
         "downloads": version_downloads(version),
@@ -248,10 +249,19 @@ def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 # --- share links (no account): read-only, that version only
 
 
+GONE = "This link does not exist, has expired or was revoked."
+
+
 def active_link(token: str) -> ShareLink:
-    link = ShareLink.objects.active().select_related("version__map").filter(token=token).first()
+    link = (
+        ShareLink.objects.active()
+        # The usage counter (collaboration) reads the agreement: no query of its own per view.
+        .select_related("version__map__project__agreement")
+        .filter(token=token)
+        .first()
+    )
     if link is None:
-        raise Http404("This link does not exist, has expired or was revoked.")
+        raise Http404(GONE)
     return link
 
 
@@ -269,6 +279,7 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
         {
             "version": version,
             "token": token,
+            "share_link": link,  # comments_config reads it instead of the link again
             "config": viewer_config(version.definition, token=token, urls=urls),
         },
     )
@@ -284,7 +295,10 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
 def share_tile(
     request: HttpRequest, token: str, layer_id: int, z: int, x: int, y: int
 ) -> HttpResponse:
-    row = share_tile_version(active_link(token), layer_id, request.GET.get("v", ""))
+    rows = share_link_tiles(token)  # memoised for a few seconds: see maps/selectors.py
+    if rows is None:
+        raise Http404(GONE)
+    row = rows.get((layer_id, parse_int(request.GET.get("v", ""), name="v", minimum=1) or 0))
     if row is None:
         raise Http404("Not found.")
     return tile_response(request, layer_id=layer_id, z=z, x=x, y=y, row=row)

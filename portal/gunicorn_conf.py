@@ -7,6 +7,7 @@ the threads.
 """
 
 import os
+from typing import Any
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
@@ -27,3 +28,11 @@ backlog = 2048
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def post_worker_init(worker: Any) -> None:
+    """Warm the worker (pooled connections, templates, views) before it accepts a request."""
+    from portal.warmup import warm
+
+    seconds = warm()
+    worker.log.info("worker warmed in %.2f s", seconds)

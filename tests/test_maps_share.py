@@ -1,5 +1,6 @@
 """Share links: read-only access to one version without an account; revocable and expiring."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from maps.models import ShareLink
+from maps.selectors import SHARE_TILE_MEMO_SECONDS
 from maps.services import map_publish, share_link_create, share_link_revoke
 from tests.map_factories import make_published_map, tile_of
 
@@ -102,3 +104,64 @@ def test_town_b_cannot_revoke_or_list_town_a_links(world, link, as_town_b, as_to
         link.token
         not in as_town_a.get(reverse("maps:version", args=[link.version_id])).content.decode()
     )
+
+
+# A visitor's tiles reuse the resolved link for SHARE_TILE_MEMO_SECONDS (per process): these say
+# what that may and may not change.
+
+
+def share_tile_url(link: ShareLink) -> str:
+    return share_routes(link)[1]
+
+
+def test_a_burst_of_shared_tiles_runs_no_query_after_the_first(
+    link, client, django_assert_num_queries
+) -> None:
+    assert client.get(share_tile_url(link)).status_code == 200
+    with django_assert_num_queries(0):
+        for _ in range(4):
+            assert client.get(share_tile_url(link)).status_code == 200
+
+
+def test_revoking_a_link_in_the_portal_stops_its_tiles_at_once(world, link, client) -> None:
+    assert client.get(share_tile_url(link)).status_code == 200
+    share_link_revoke(link=link, by=world.analyst)
+    assert client.get(share_tile_url(link)).status_code == 404
+
+
+def test_a_link_revoked_by_another_worker_stops_serving_tiles_within_seconds(link, client) -> None:
+    assert client.get(share_tile_url(link)).status_code == 200
+    # What another web worker's revocation leaves here: the row changed, this process's memo not.
+    ShareLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+    revoked = time.monotonic()
+    while client.get(share_tile_url(link)).status_code == 200:
+        assert time.monotonic() - revoked < SHARE_TILE_MEMO_SECONDS + 1, "still served"
+        time.sleep(0.2)
+    assert time.monotonic() - revoked <= SHARE_TILE_MEMO_SECONDS + 1
+
+
+def test_a_link_stops_serving_tiles_when_it_expires(world, client) -> None:
+    _, version = make_published_map(project=world.project_a, by=world.analyst, n=5)
+    link = share_link_create(
+        version=version, by=world.analyst, expires_at=timezone.now() + timedelta(seconds=1)
+    )
+    assert client.get(share_tile_url(link)).status_code == 200
+    time.sleep(max(0.0, (link.expires_at - timezone.now()).total_seconds()) + 0.05)
+    assert client.get(share_tile_url(link)).status_code == 404
+
+
+def test_the_share_page_shows_the_comments_panel_only_when_the_link_allows_comments(
+    world, link, client, django_assert_max_num_queries
+) -> None:
+    with django_assert_max_num_queries(4):  # the link, and the usage counter's upsert
+        closed = client.get(share_routes(link)[0]).content.decode()
+    assert 'id="comments"' not in closed
+    open_link = share_link_create(
+        version=link.version,
+        by=world.analyst,
+        expires_at=timezone.now() + timedelta(days=7),
+        allow_comments=True,
+    )
+    page = client.get(reverse("maps:share", args=[open_link.token])).content.decode()
+    api = reverse("collaboration:share-comments", args=[open_link.token])
+    assert 'id="comments"' in page and f'data-api="{api}"' in page

@@ -53,8 +53,10 @@ def comments_config(context: dict[str, Any], version: Any, token: str | None = N
 
     user = context["request"].user
     if token:
-        link = ShareLink.objects.active().filter(token=token, allow_comments=True).first()
-        if link is None:
+        link = context.get("share_link")  # the share page's own, checked active this request
+        if link is None or link.token != token:
+            link = ShareLink.objects.active().filter(token=token).first()
+        if link is None or not link.allow_comments:
             return None
         return {
             "api": reverse("collaboration:share-comments", args=[token]),
