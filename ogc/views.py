@@ -522,9 +522,7 @@ def _tileset(
         # 12) sizes each zoom as the full matrix height but places it at the limits' rows and
         # drops their first column, so narrower limits made it compute a negative -srcwin.
         # The collection's extent (below, and in the collection) is where the pixels are.
-        "tileMatrixSetLimits": tms.limits(
-            None if kind == "map" else c.extent, max_zoom, min_zoom
-        ),
+        "tileMatrixSetLimits": tms.limits(None if kind == "map" else c.extent, max_zoom, min_zoom),
     }
     if kind == "map" and c.extent is not None:
         body["boundingBox"] = {
