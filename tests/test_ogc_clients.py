@@ -141,7 +141,8 @@ def test_pyogrio_gdal_ogcapi_driver_reads_a_vector_collection_s_tiles(
 ) -> None:
     """pyogrio's GDAL (3.12) `OGCAPI:` driver reads the MVT tileset: one layer per zoom, every
     parcel in the tiles of zoom 14 with its attributes. (Debian's GDAL 3.6 opens no vector
-    tileset through `OGCAPI:`, ours or others'; it reads these layers through OAPIF.)"""
+    tileset through `OGCAPI:`, not even a minimal hand-written one; it reads these layers
+    through OAPIF, above.)"""
     p, url, token = served
     source = f"OGCAPI:{url}/collections/{p.cid}"
     code = textwrap.dedent(f"""
