@@ -518,8 +518,16 @@ def _tileset(
             link(f"{base}/tileMatrixSets/{tms.id}", TILING_SCHEME, JSON, tms.id),
             *items,
         ],
-        "tileMatrixSetLimits": tms.limits(c.extent, max_zoom, min_zoom),
+        # Map tilesets list whole matrices at each zoom served: GDAL 3.6's OGCAPI driver (Debian
+        # 12) sizes each zoom as the full matrix height but places it at the limits' rows and
+        # drops their first column, so narrower limits made it compute a negative -srcwin.
+        # The collection's extent (below, and in the collection) is where the pixels are.
+        "tileMatrixSetLimits": tms.limits(None if kind == "map" else c.extent, max_zoom, min_zoom),
     }
+    if kind == "map" and c.extent is not None:
+        body["boundingBox"] = {
+            "lowerLeft": c.extent[:2], "upperRight": c.extent[2:], "crs": CRS84
+        }  # fmt: skip
     if kind == "vector":
         body["layers"] = [
             {

@@ -35,6 +35,8 @@ def gdal_env(token: str, tmp_path: Path) -> dict[str, str]:
         "GDAL_HTTP_USERPWD": f"manager_a:{token}",
         "CPL_DEBUG": "ON",
         "HOME": str(tmp_path),
+        # The OGCAPI driver caches map tiles (default ./gdalwmscache): per test, never stale.
+        "GDAL_DEFAULT_WMS_CACHE_PATH": str(tmp_path / "gdalwmscache"),
     }
 
 
@@ -132,6 +134,31 @@ def test_owslib_lists_collections_pages_and_filters(served: tuple[Published, str
         i * 10 for i in range(3, 50, 4)
     ]
     assert filtered["numberMatched"] == 12
+
+
+def test_pyogrio_gdal_ogcapi_driver_reads_a_vector_collection_s_tiles(
+    served: tuple[Published, str, str], tmp_path: Path
+) -> None:
+    """pyogrio's GDAL (3.12) `OGCAPI:` driver reads the MVT tileset: one layer per zoom, every
+    parcel in the tiles of zoom 14 with its attributes. (Debian's GDAL 3.6 opens no vector
+    tileset through `OGCAPI:`, not even a minimal hand-written one; it reads these layers
+    through OAPIF, above.)"""
+    p, url, token = served
+    source = f"OGCAPI:{url}/collections/{p.cid}"
+    code = textwrap.dedent(f"""
+        import json, pyogrio
+        layers = [name for name, _ in pyogrio.list_layers("{source}")]
+        tiles = pyogrio.read_dataframe("{source}", layer="Zoom level 14", API="TILES")
+        print(json.dumps({{"layers": layers, "names": sorted(set(tiles["name"])),
+            "columns": sorted(tiles.columns), "zone_7": sorted(set(tiles[tiles["name"] ==
+            "Parcel 7"]["zone"]))}}))
+    """)
+    done = run([sys.executable, "-c", code], {**gdal_env(token, tmp_path), "CPL_DEBUG": "OFF"})
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["layers"][0] == "Zoom level 0" and "Zoom level 14" in result["layers"]
+    assert result["names"] == sorted(f"Parcel {i}" for i in range(N))
+    assert {"name", "zone", "value", "geometry"} <= set(result["columns"])
+    assert result["zone_7"] == ["I"]
 
 
 QGIS_SCRIPT = """
@@ -267,3 +294,67 @@ def test_gdal_reads_the_pixels_of_a_raster_collection_through_its_map_tiles(
     alpha = pixels[-1]
     assert (alpha > 0).mean() > 0.5
     assert len(np.unique(pixels[0][alpha > 0])) > 10  # shaded relief, not a blank
+
+
+def test_gdal_ogcapi_driver_opens_a_raster_collection_and_reads_the_portal_s_pixels(
+    world: World, live_server: Any, settings: Any, tmp_path: Path
+) -> None:
+    """Debian's GDAL 3.6 `OGCAPI:` driver (what `gdalinfo OGCAPI:…/collections/<id>` runs) follows
+    the collection's tilesets-map link, picks WorldCRS84Quad, sizes the raster from the finest
+    zoom served and crops it to the collection's extent; its pixels are the portal's map tile's.
+    3.6 mis-sizes a zoom whose tileMatrixSetLimits are narrower than its matrix (a 69 × 886,864
+    raster in WorldCRS84Quad, "Computed -srcwin … negative width" in WebMercatorQuad).
+    """
+    import io
+
+    import rasterio
+    from django.test import Client
+    from PIL import Image
+
+    from tests.ogc_helpers import publish_raster
+
+    settings.MEDIA_ROOT = tmp_path
+    _, rid = publish_raster(world, tmp_path)
+    token = token_for(world.manager_a)
+    env = {**gdal_env(token, tmp_path), "CPL_DEBUG": "OFF"}
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    path = f"/ogc/collections/{rid}"
+    w, s, e, n = Client().get(path, **headers).json()["extent"]["spatial"]["bbox"][0]
+    tileset = Client().get(f"{path}/map/tiles/WorldCRS84Quad", **headers).json()
+    z = max(int(m["tileMatrix"]) for m in tileset["tileMatrixSetLimits"])
+    res = 180 / 256 / 2**z  # degrees per pixel of WorldCRS84Quad's zoom z
+    source = f"OGCAPI:{live_server.url}{path}"
+
+    info = json.loads(run(["gdalinfo", "-json", source], env).stdout)
+    assert info["driverShortName"] == "OGCAPI"
+    assert "CRS84" in info["coordinateSystem"]["wkt"]
+    x0, dx, _, y0, _, dy = info["geoTransform"]
+    assert abs(dx - res) < 1e-12 and abs(dy + res) < 1e-12
+    assert abs(x0 - w) <= res and abs(y0 - n) <= res
+    width, height = info["size"]
+    assert abs(width - (e - w) / res) <= 2 and abs(height - (n - s) / res) <= 2
+    assert len(info["bands"]) == 4
+
+    out = tmp_path / "dem_ogcapi.tif"
+    run(["gdal_translate", "-outsize", "256", "256", source, str(out)], env)
+    with rasterio.open(out) as ds:
+        pixels = ds.read()
+        assert ds.count == 4 and ds.crs.to_string() in ("OGC:CRS84", "EPSG:4326")
+    alpha = pixels[-1]
+    assert (alpha > 0).mean() > 0.9
+    assert len(np.unique(pixels[0][alpha > 0])) > 10  # shaded relief, not a blank
+
+    # At its own resolution GDAL's pixel at the raster's centre is the portal tile's pixel there.
+    native = tmp_path / "dem_native.tif"
+    run(["gdal_translate", source, str(native)], env)
+    lon, lat = (w + e) / 2, (s + n) / 2
+    with rasterio.open(native) as ds:
+        r, c = ds.index(lon, lat)
+        ours = ds.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0]
+    fx, fy = (lon + 180) / res, (90 - lat) / res
+    col, row = int(fx // 256), int(fy // 256)
+    png = Client().get(f"{path}/map/tiles/WorldCRS84Quad/{z}/{row}/{col}?f=png", **headers)
+    assert png.status_code == 200
+    tile = np.asarray(Image.open(io.BytesIO(png.content)).convert("RGBA"))
+    theirs = tile[int(fy) - row * 256, int(fx) - col * 256]
+    assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1, (ours, theirs)
