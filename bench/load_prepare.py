@@ -38,6 +38,9 @@ def tiles_in(extent: list[float], z: int) -> list[tuple[int, int, int]]:
     return [(z, x, y) for x in range(tx(minx), tx(maxx) + 1) for y in range(ty(maxy), ty(miny) + 1)]
 
 
+DEMO_TOWNS = ("yountville", "calistoga")  # the client towns load_demo creates
+
+
 def main() -> None:
     from django.contrib.auth.models import User
     from django.utils import timezone
@@ -50,8 +53,13 @@ def main() -> None:
     maps: dict[str, list[dict[str, Any]]] = {}
     share: dict[str, Any] = {}
     analyst = User.objects.get(username="analyst")
-    for version in MapVersion.objects.select_related("map__project__agreement__client").order_by(
-        "pk"
+    # Only the demo's towns: other benchmarks (bench-tiles, bench-raster, bench-ogc) publish maps
+    # of their own towns into the same database, which the demo's users may not see.
+    lead = User.objects.get(username="lead")
+    for version in (
+        MapVersion.objects.filter(map__project__agreement__client__slug__in=DEMO_TOWNS)
+        .select_related("map__project__agreement__client")
+        .order_by("pk")
     ):
         town = version.map.project.agreement.client.slug
         entry = {
@@ -81,7 +89,9 @@ def main() -> None:
             "statement": f"/agreements/{a.pk}/statements/{last_month:%Y-%m}/",
             "csv": f"/agreements/{a.pk}/statements/{last_month:%Y-%m}/statement.csv",
         }
-        for a in ServiceAgreement.objects.filter(client__slug__in=list(maps)).order_by("pk")
+        for a in ServiceAgreement.objects.visible_to(lead)
+        .filter(client__slug__in=list(maps))
+        .order_by("pk")
     ]
     project = Project.objects.filter(agreement__client__slug__in=list(maps)).order_by("pk").first()
     assert project is not None and maps and agreements, "load_demo first"
@@ -99,10 +109,7 @@ def main() -> None:
         json.dumps(
             {
                 "password": os.environ.get("DEMO_PASSWORD", "sharedgis-demo"),
-                "clients": {
-                    "yountville": ["yountville", "yountville-viewer"],
-                    "calistoga": ["calistoga", "calistoga-viewer"],
-                },
+                "clients": {town: [town, f"{town}-viewer"] for town in DEMO_TOWNS},
                 "maps": maps,
                 "share": share,
                 "project": f"/projects/{project.slug}/",

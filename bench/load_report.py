@@ -26,7 +26,10 @@ def machine_share(out: Path) -> str:
     try:
         before = [int(v) for v in (out / "cpu_before.txt").read_text().split()[1:]]
         after = [int(v) for v in (out / "cpu_after.txt").read_text().split()[1:]]
-        user_s, sys_s, _wall = (float(v) for v in (out / "locust_time.txt").read_text().split())
+        # The last line: /usr/bin/time writes "Command exited with non-zero status N" first when
+        # locust reports failures.
+        times = (out / "locust_time.txt").read_text().strip().splitlines()[-1]
+        user_s, sys_s, _wall = (float(v) for v in times.split())
         loads = [line.split("load average:")[1].strip() for line in (out / "uptime.txt").open()]
         stack_s = float((out / "stack_cpu_after.txt").read_text()) - float(
             (out / "stack_cpu_before.txt").read_text()
