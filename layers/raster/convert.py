@@ -142,11 +142,7 @@ def translate_with_system(
     Only paths we built and the plan's constant options reach the command line; the GDAL config
     is the same safe one as in-process reads (no network, no directory scan).
     """
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LC_ALL": "C",
-        **{key: str(value) for key, value in safety.gdal_env(readdir=source.readdir).items()},
-    }
+    env = _system_gdal_env(source)
     cmd = [exe, "-of", "COG", "-if", source.driver, *extra, *creation_args(plan)]
     cmd += [str(source.path), str(out)]
     with tempfile.TemporaryFile() as err:
@@ -176,6 +172,14 @@ def translate_with_system(
         if returncode != 0:
             err.seek(0)
             raise ImportFailed(_translate_failure(name, err.read().decode("utf-8", "replace")))
+
+
+def _system_gdal_env(source: RasterSource) -> dict[str, str]:
+    """The whole environment of a system GDAL command: PATH, a fixed locale, and the same safe
+    GDAL configuration as in-process reads (no network, no directory scan); nothing else of ours."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    env.update({key: str(value) for key, value in safety.gdal_env(readdir=source.readdir).items()})
+    return env
 
 
 def _translate_failure(name: str, stderr: str) -> str:
@@ -211,8 +215,7 @@ def read_category_names(source: RasterSource, bands: int) -> list[dict[str, str]
     exe = shutil.which("gdalinfo")
     if exe is None:
         return [{} for _ in range(bands)]
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-    env.update({k: str(v) for k, v in safety.gdal_env(readdir=source.readdir).items()})
+    env = _system_gdal_env(source)
     cmd = [exe, "-json", "-nomd", "-noct", "-nogcp", "-if", source.driver, str(source.path)]
     try:
         done = subprocess.run(cmd, capture_output=True, env=env, timeout=60, check=False)
