@@ -30,6 +30,7 @@ for _ in $(seq 300); do
 done
 curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "stack not ready"; cat "$OUT/stack.log"; exit 1; }
 .venv/bin/python bench/load_prepare.py >"$OUT/prepared.json"
+.venv/bin/python bench/load_probe.py "http://127.0.0.1:$PORT" "$OUT/prepared.json" >"$OUT/probe.json"
 .venv/bin/python bench/pg_sampler.py "$OUT/pg_connections.txt" &
 sampler=$!
 # The machine's load before and CPU use during the run: locust shares the cores with the portal,

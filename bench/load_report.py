@@ -52,6 +52,15 @@ def machine_share(out: Path) -> str:
     )
 
 
+def machine_probe(out: Path) -> dict[str, float] | None:
+    """bench/load_probe.py's figures (the machine's speed just before the run), if taken."""
+    try:
+        probe: dict[str, float] = json.loads((out / "probe.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return probe
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
@@ -96,10 +105,21 @@ def main() -> None:
     peak = max(counts, default=0)
     print(f"PostgreSQL connections of this database: peak {peak} (max_connections {max_conn})")
     print(machine_share(args.out))
+    probe = machine_probe(args.out)
+    if probe:
+        print(
+            f"machine speed before the run: cpu probe {probe['cpu_probe_ms']} ms (lower is faster), "
+            f"a home page alone {probe['page_ms']} ms"
+        )
     print(
         f"RESULT load users={args.users} p95_ms={pct(pages, 95):.0f} "
         f"tile_p95_ms={pct(tiles, 95):.0f} errors={total_errors} login_p95_ms={pct(logins, 95):.0f} "
         f"peak_pg_connections={peak}"
+        + (
+            f" cpu_probe_ms={probe['cpu_probe_ms']} page_alone_ms={probe['page_ms']}"
+            if probe
+            else ""
+        )
     )
 
 

@@ -23,6 +23,11 @@ worker_class = "gthread"
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "75"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 30
+# The heartbeat file each worker touches on every loop: in memory, not on a journaled disk
+# (gunicorn's advice; on a VM disk every touch was a metadata write). gunicorn creates it with
+# mkstemp (unique name, mode 0600), so a shared folder is safe.
+SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 # Pending connections beyond the threads wait in the kernel's queue, not in a worker.
 backlog = 2048
 accesslog = os.environ.get("ACCESS_LOG") or None

@@ -6,12 +6,15 @@ MEDIA_ROOT; 200 when all pass, else 503. Neither exposes a host name, URL, path 
 """
 
 import logging
+import re
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -22,6 +25,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "worker-heartbeat"
 # Paths answered without touching the database (the probes and static files).
 NO_DATABASE_PATHS = ("/healthz", "/readyz", "/static/")
+# Tiles connect only when they query: most are answered from the per-process access memo and the
+# tile cache without one, and an up-front checkout made them queue for the pool behind pages
+# (bench-load: 430 ms p95 of pool wait). A tile that does query during an outage still gets the
+# 503 page (process_exception).
+LAZY_DATABASE_PATH = re.compile(r"^/(?:share/[^/]+/)?tiles/")
 DB_DOWN = (OperationalError, InterfaceError)
 
 
@@ -107,16 +115,19 @@ def unavailable_response() -> HttpResponse:
 class DatabaseUnavailableMiddleware:
     """A friendly 503 (never a 500 or a stack trace) while PostgreSQL cannot be reached.
 
-    Connects before the request (a no-op when the persistent connection is healthy) and turns a
-    connection failure inside a view into the same page. CONN_HEALTH_CHECKS replaces a broken
-    persistent connection at the next request, so the portal recovers by itself.
+    Connects before the request (a no-op when the persistent connection is healthy; tiles excepted,
+    see LAZY_DATABASE_PATH) and turns a connection failure inside a view (process_exception) or a
+    later middleware (a lazily loaded session, say: `_flag_database_down`) into the same page.
+    CONN_HEALTH_CHECKS replaces a broken connection at the next checkout, so the portal recovers
+    by itself.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(NO_DATABASE_PATHS):
+        path = request.path
+        if not path.startswith(NO_DATABASE_PATHS) and not LAZY_DATABASE_PATH.match(path):
             try:
                 # The request's one health check (CONN_HEALTH_CHECKS), done here rather than at
                 # the first query, which may run in a later middleware.
@@ -125,12 +136,30 @@ class DatabaseUnavailableMiddleware:
             except DB_DOWN:
                 log.warning("database unreachable: 503 for %s", request.path)
                 return unavailable_response()
-        return self.get_response(request)
+        response = self.get_response(request)
+        if getattr(request, "_database_down", False):
+            return unavailable_response()
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DB_DOWN) or (
-            isinstance(exception, DatabaseError) and not connection.is_usable()
-        ):
+        if _database_lost(exception):
             log.warning("database lost during %s: 503", request.path)
             return unavailable_response()
         return None
+
+
+def _database_lost(exception: BaseException | None) -> bool:
+    return isinstance(exception, DB_DOWN) or (
+        isinstance(exception, DatabaseError) and not connection.is_usable()
+    )
+
+
+def _flag_database_down(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """A middleware after ours failed for want of the database: Django made a 500 of it, which
+    DatabaseUnavailableMiddleware replaces (exceptions do not cross middleware in Django)."""
+    if request is not None and _database_lost(sys.exc_info()[1]):
+        log.warning("database lost during %s: 503", request.path)
+        request._database_down = True  # type: ignore[attr-defined]
+
+
+got_request_exception.connect(_flag_database_down, dispatch_uid="portal.health.database_down")

@@ -131,6 +131,9 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Redis was unreachable cannot come back with Redis for longer than that.
 SESSION_ENGINE = "portal.sessions"
 SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 300)
+# Each web process keeps this many MB of the hottest vector tiles in memory, in front of Redis
+# (layers/tiles/mvt.py): a cached tile then costs no round trip.
+TILE_MEMORY_CACHE_MB = env_int("TILE_MEMORY_CACHE_MB", 32)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # job state lives in our own database rows

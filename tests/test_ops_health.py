@@ -132,8 +132,12 @@ def test_with_the_database_unreachable_pages_are_a_friendly_503_and_healthz_stay
             except requests.RequestException:
                 time.sleep(0.2)
         assert health.status_code == 200
+        # The tile carries a session cookie, as a signed-in user's panning does: tiles connect
+        # lazily, so the outage surfaces in a middleware (the session load), not up front.
         for path in ("/", "/maps/", "/accounts/login/", "/tiles/layers/1/14/2500/6000.pbf"):
-            page = requests.get(f"http://127.0.0.1:{port}{path}", timeout=30)
+            page = requests.get(
+                f"http://127.0.0.1:{port}{path}", cookies={"sessionid": "k" * 32}, timeout=30
+            )
             assert page.status_code == 503, path
             assert "SharedGIS is back in a moment" in page.text
             assert "Traceback" not in page.text and "secret" not in page.text
@@ -148,3 +152,34 @@ def test_with_the_database_unreachable_pages_are_a_friendly_503_and_healthz_stay
     finally:
         web.terminate()
         web.wait(30)
+
+
+class _SessionStoreDown:
+    """Stands for a middleware after DatabaseUnavailableMiddleware that needs the database (the
+    session load of a tile request, which connects lazily) while PostgreSQL is down."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        from django.db import OperationalError
+
+        raise OperationalError("connection refused")
+
+
+_SESSION_STORE_DOWN = f"{__name__}._SessionStoreDown"
+
+
+@pytest.mark.django_db
+def test_a_database_failure_in_a_later_middleware_is_the_503_page_not_a_500(
+    client: Client, settings: Any
+) -> None:
+    settings.DEBUG = True  # as `make run` serves: Django's 500 would be a stack trace
+    at = settings.MIDDLEWARE.index("portal.health.DatabaseUnavailableMiddleware")
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE[: at + 1], _SESSION_STORE_DOWN]
+    client.raise_request_exception = False
+    for path in ("/maps/", "/tiles/layers/1/14/2500/6000.pbf"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert "SharedGIS is back in a moment" in response.content.decode()
+        assert response["Retry-After"] == "5"

@@ -56,3 +56,37 @@ def test_a_session_ended_while_redis_was_away_cannot_outlive_its_short_redis_cop
         assert time.monotonic() < deadline, "the ended session still opens pages"
         time.sleep(0.2)
     assert client.get("/").status_code == 302
+
+
+def test_a_cached_tile_asked_again_is_answered_from_the_processs_memory_not_redis(
+    world: World, as_analyst
+) -> None:
+    from django.core.cache import cache
+
+    layer = make_parcel_layer(project=world.project_a, n=10)
+    z, x, y = tile_of(-122.3595, 38.4001, 15)
+    url = f"/tiles/layers/{layer.pk}/{z}/{x}/{y}.pbf?v={layer.current_version_id}"
+    first = as_analyst.get(url)
+    assert first.status_code == 200 and first.content
+    cache.delete_pattern("mvt:*")  # the shared copy is gone: only this process's memory has it
+    with CaptureQueriesContext(connection) as queries:
+        again = as_analyst.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert queries.captured_queries == []
+
+
+def test_the_tile_memory_keeps_the_most_recent_tiles_within_its_bytes() -> None:
+    from layers.tiles.mvt import _TileMemory
+
+    memory = _TileMemory(max_bytes=800)
+    for name in "abcdefgh":  # eight tiles of 100 bytes fill it
+        memory.put(name, name.encode() * 100)
+    assert memory.get("a") == b"a" * 100  # "a" is now the most recent, "b" the oldest
+    memory.put("i", b"i" * 100)
+    assert memory.get("b") is None
+    assert memory.get("a") is not None and memory.get("i") is not None
+    assert memory.size == 800
+    memory.put("huge", b"h" * 101)  # over an eighth of the memory: never kept
+    assert memory.get("huge") is None and memory.size == 800
+    memory.put("a", b"a" * 10)  # replacing a tile counts its new size only
+    assert memory.size == 710
