@@ -154,6 +154,37 @@ def test_replacing_a_raster_adds_a_version(world: Any, tmp_path: Path) -> None:
     assert RasterVersion.objects.filter(version__layer=first.layer).count() == 2
 
 
+def test_replacing_a_raster_stores_its_files_before_any_transaction_opens(
+    world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multi-GB copy (or upload to object storage) must not hold a transaction open and the
+    replaced layer's row locked: the files are stored first, the rows committed after."""
+    from django.db import connection
+
+    from layers.raster import storage
+
+    first = _imported(world, rd.dem(tmp_path / "a.tif")).version
+    depth_outside = len(connection.atomic_blocks)  # the test's own transaction
+    depths: list[int] = []
+    save_file = storage.save_file
+
+    def recording(*args: Any, **kwargs: Any) -> str:
+        depths.append(len(connection.atomic_blocks))
+        return save_file(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "save_file", recording)
+    second = import_raster(
+        rd.dem(tmp_path / "b.tif", size=100),
+        project=world.project_a,
+        by=world.analyst,
+        layer=first.layer,
+    )
+    assert depths == [depth_outside, depth_outside]  # the COG and the original
+    stored = RasterVersion.objects.get(version=second)
+    assert stored.cog.storage.exists(stored.cog.name)
+    assert stored.original.storage.exists(stored.original.name)
+
+
 def _cli(*args: str) -> tuple[int, str, str]:
     out, err = StringIO(), StringIO()
     try:

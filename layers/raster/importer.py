@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -103,8 +104,21 @@ def _store(
     job: ImportJob | None,
 ) -> LayerVersion:
     saved: list[str] = []
-    raster = RasterVersion()
+    files = RasterVersion()  # holds the two stored files until the rows exist
+    size_in, size_out = original.stat().st_size, cog_path.stat().st_size
     try:
+        # The files are stored before the transaction, under a name of their own (the version's
+        # id does not exist yet): a multi-GB copy or upload to object storage then holds no
+        # transaction open and no lock on the layer being replaced. A worker killed between the
+        # two leaves files no row names, which stored_orphans_sweep removes.
+        stem = uuid.uuid4().hex
+        saved.append(storage.save_file(files.cog, f"{stem}.tif", cog_path, move=True))
+        suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
+        # A job's upload is deleted once it succeeds: its bytes may be linked, not copied
+        # (the CLI's file stays the analyst's, so it is copied).
+        saved.append(
+            storage.save_file(files.original, f"{stem}{suffix}", original, move=job is not None)
+        )
         with transaction.atomic():
             replacing = layer is not None
             if layer is None:
@@ -154,20 +168,11 @@ def _store(
                 band_stats=bands,
                 colormap=result.colormap,
                 categories=stats["categories"],
-                size_in=original.stat().st_size,
-                size_out=cog_path.stat().st_size,
+                size_in=size_in,
+                size_out=size_out,
                 convert_seconds=round(seconds, 3),
             )
-            stem = f"v{version.pk}"
-            saved.append(storage.save_file(raster.cog, f"{stem}.tif", cog_path, move=True))
-            suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
-            # A job's upload is deleted once it succeeds: its bytes may be linked, not copied
-            # (the CLI's file stays the analyst's, so it is copied).
-            saved.append(
-                storage.save_file(
-                    raster.original, f"{stem}{suffix}", original, move=job is not None
-                )
-            )
+            raster.cog.name, raster.original.name = saved
             raster.save()
             layer.current_version = version
             layer.save(update_fields=["current_version", "updated_at"])
@@ -203,7 +208,7 @@ def _store(
                 job.save(update_fields=["status", "progress", "message", "finished_at"])
                 job.result_versions.set([version])
     except BaseException:
-        storage.delete_names(raster.cog, saved)
+        storage.delete_names(files.cog, saved)
         raise
     return version
 
