@@ -90,7 +90,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# A connection pool per process (DB_POOL_MAX_SIZE; portal/gunicorn_conf.py sets 4, tests and
+# A connection pool per process (DB_POOL_MAX_SIZE; portal/gunicorn_conf.py sets 3, tests and
 # commands keep plain connections): connections are bounded by processes x pool size whatever the
 # threads; a broken one is replaced on checkout; with the database down a request waits at most
 # DB_POOL_TIMEOUT seconds, then gets the 503 page.
