@@ -9,8 +9,8 @@ Three small workers per core, not one big one: a worker's threads share one GIL,
 its GIL sat idle while the thread it was handed to waited for a core; two workers of 48 threads
 left 10-15 % of the cores idle with requests queued. On a 2-core machine (bench-load, 100 users,
 pages p95): 2 x 48 threads, pools of 8: 0.65-2.4 s (16 runs); 4 x 12, pools of 4: 0.62-1.08 s
-(6 runs); 6 x 8, pools of 3: 0.62-0.71 s (3 runs, interleaved with 4 x 12); 8 x 6, pools of 2:
-0.65 s (docs/operations.md, "Load").
+(6 runs); 6 x 8, pools of 3: 0.62-0.95 s (4 runs, three interleaved with 4 x 12); 8 x 6, pools
+of 2: 0.65 s (docs/operations.md, "Load").
 """
 
 import os

@@ -27,8 +27,8 @@ HEARTBEAT_KEY = "worker-heartbeat"
 NO_DATABASE_PATHS = ("/healthz", "/readyz", "/static/")
 # Tiles connect only when they query: most are answered from the per-process access memo and the
 # tile cache without one, and an up-front checkout made them queue for the pool behind pages
-# (bench-load: 430 ms p95 of pool wait). A tile that does query during an outage still gets the
-# 503 page (process_exception).
+# (bench-load: pool waits of 410-440 ms at p95). A tile that does query during an outage still
+# gets the 503 page (process_exception, or _flag_database_down for a middleware).
 LAZY_DATABASE_PATH = re.compile(r"^/(?:share/[^/]+/)?tiles/")
 DB_DOWN = (OperationalError, InterfaceError)
 

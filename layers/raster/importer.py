@@ -112,13 +112,15 @@ def _store(
         # transaction open and no lock on the layer being replaced. A worker killed between the
         # two leaves files no row names, which stored_orphans_sweep removes.
         stem = uuid.uuid4().hex
-        saved.append(storage.save_file(files.cog, f"{stem}.tif", cog_path, move=True))
+        cog_name = storage.save_file(files.cog, f"{stem}.tif", cog_path, move=True)
+        saved.append(cog_name)
         suffix = PurePosixPath(filename.lower()).suffix[:10] or ".bin"
         # A job's upload is deleted once it succeeds: its bytes may be linked, not copied
         # (the CLI's file stays the analyst's, so it is copied).
-        saved.append(
-            storage.save_file(files.original, f"{stem}{suffix}", original, move=job is not None)
+        original_name = storage.save_file(
+            files.original, f"{stem}{suffix}", original, move=job is not None
         )
+        saved.append(original_name)
         with transaction.atomic():
             replacing = layer is not None
             if layer is None:
@@ -172,7 +174,7 @@ def _store(
                 size_out=size_out,
                 convert_seconds=round(seconds, 3),
             )
-            raster.cog.name, raster.original.name = saved
+            raster.cog.name, raster.original.name = cog_name, original_name
             raster.save()
             layer.current_version = version
             layer.save(update_fields=["current_version", "updated_at"])
