@@ -183,3 +183,14 @@ def test_a_database_failure_in_a_later_middleware_is_the_503_page_not_a_500(
         assert response.status_code == 503, path
         assert "SharedGIS is back in a moment" in response.content.decode()
         assert response["Retry-After"] == "5"
+
+
+@pytest.mark.django_db
+def test_a_request_for_a_host_not_served_is_the_400_page_not_a_500() -> None:
+    # Refused before AuthenticationMiddleware runs, so the page renders for a request with no user.
+    client = Client(raise_request_exception=False)
+    page = client.get("/", HTTP_HOST="portal.attacker.example")
+    assert page.status_code == 400
+    assert b"Traceback" not in page.content
+    tile = client.get("/tiles/layers/1/0/0/0.pbf", HTTP_HOST="portal.attacker.example")
+    assert tile.status_code == 400 and "detail" in tile.json()
