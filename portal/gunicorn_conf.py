@@ -45,7 +45,8 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 def post_worker_init(worker: Any) -> None:
     """Warm the worker (pooled connections, templates, views) before it accepts a request."""
-    from portal.warmup import warm
+    from portal.warmup import freeze_heap, warm
 
     seconds = warm()
-    worker.log.info("worker warmed in %.2f s", seconds)
+    frozen = freeze_heap()  # after warm-up: what it loaded lives as long as the worker
+    worker.log.info("worker warmed in %.2f s; %d long-lived objects frozen", seconds, frozen)

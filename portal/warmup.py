@@ -8,6 +8,7 @@ nothing of any tenant and writes nothing; a failure is logged and the worker sta
 database that is down at start-up must not keep the portal from serving its 503 page).
 """
 
+import gc
 import logging
 import threading
 import time
@@ -94,3 +95,24 @@ def warm() -> float:
         log.warning("warm-up: Redis did not answer", exc_info=True)
     _warm_database()
     return time.monotonic() - started
+
+
+# Young-generation threshold once the heap is frozen: a page allocates tens of thousands of objects,
+# and Python's default (700) ran ~50 young collections per 50 pages here.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def freeze_heap() -> int:
+    """Move everything the worker has loaded so far out of the garbage collector's sight.
+
+    A worker holds ~150,000 long-lived objects (modules, URLconf, compiled templates). Each full
+    collection walked all of them while holding the GIL, ~100 ms during which none of the
+    worker's threads answered (about one per 50 pages: 2.5 ms of every page on average, and a
+    pause in the p95 of every request behind it). Frozen objects are never collected, which is
+    right for objects that live as long as the worker. Returns how many objects were frozen.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+    return gc.get_freeze_count()

@@ -3,6 +3,7 @@ first seconds of a morning rush: every pooled PostgreSQL backend has run a PostG
 templates are compiled and the views imported."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -84,8 +85,28 @@ def test_a_gunicorn_worker_has_warmed_its_whole_pool_before_its_first_request(tm
         # No request yet: the pool's four backends are open and have run the PostGIS query.
         warmed = [query for pid, query in _backends().items() if pid not in before]
         assert len(warmed) == 4 and all("ST_AsMVT" in query for query in warmed), warmed
+        # What the warm-up loaded is out of the collector's sight (no full-heap GIL pauses).
+        frozen = re.search(r"(\d+) long-lived objects frozen", log)
+        assert frozen and int(frozen.group(1)) > 50_000, log
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
             assert answer.status == 200
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_freezing_the_heap_keeps_young_objects_collectable() -> None:
+    import gc
+
+    threshold = gc.get_threshold()
+    try:
+        frozen = warmup.freeze_heap()
+        assert frozen == gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == warmup.GC_YOUNG_THRESHOLD
+        cycle: list[object] = []
+        cycle.append(cycle)  # garbage made after the freeze is still collected
+        del cycle
+        assert gc.collect() >= 1
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
