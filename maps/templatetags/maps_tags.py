@@ -1,6 +1,5 @@
 """Template helpers for the sections maps adds to project and deliverable pages."""
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -43,19 +42,10 @@ def agreement_map_versions(context: dict[str, Any], agreement: Any) -> list[Any]
     return published_versions_of_agreement(context["request"].user, agreement)
 
 
-@functools.cache
-def _schema_once() -> dict[str, Any]:
-    return _style_schema()
-
-
 @register.simple_tag
 def style_schema() -> dict[str, Any]:
-    """The server's style vocabulary for static/js/maps/schema.js (embed it with json_script).
-
-    Built from module constants only, so once per process: building it (1,470 ramp colours) cost
-    every viewer and composer page ~2 ms. Templates only serialise it; nothing may change it.
-    """
-    return _schema_once()
+    """The server's style vocabulary for static/js/maps/schema.js (embed it with json_script)."""
+    return _style_schema()
 
 
 MAP_MODULES_DIR = "js/maps"
