@@ -2,6 +2,7 @@
 first seconds of a morning rush: every pooled PostgreSQL backend has run a PostGIS query, the
 templates are compiled and the views imported."""
 
+import gc
 import os
 import re
 import socket
@@ -96,8 +97,6 @@ def test_a_gunicorn_worker_has_warmed_its_whole_pool_before_its_first_request(tm
 
 
 def test_freezing_the_heap_keeps_young_objects_collectable() -> None:
-    import gc
-
     threshold = gc.get_threshold()
     try:
         frozen = warmup.freeze_heap()
