@@ -28,7 +28,27 @@ def browser_page(viewport: dict[str, int] | None = None) -> Iterator[Page]:
             )
             page = context.new_page()
             page.set_default_timeout(15000)
-            yield page
+            # What the browser saw, printed only when the test fails (pytest shows captured
+            # output of failed tests): a timeout alone does not say which request or script broke.
+            seen: list[str] = []
+            page.on("console", lambda m: seen.append(f"console {m.type}: {m.text}"))
+            page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+            page.on(
+                "requestfailed", lambda r: seen.append(f"failed: {r.method} {r.url} {r.failure}")
+            )
+            page.on(
+                "response",
+                lambda r: (
+                    seen.append(f"HTTP {r.status}: {r.request.method} {r.url}")
+                    if r.status >= 400
+                    else None
+                ),
+            )
+            try:
+                yield page
+            except BaseException:
+                print(f"browser at {page.url}:", *seen[-60:], sep="\n  ")
+                raise
         finally:
             browser.close()
 
