@@ -26,6 +26,10 @@ def browser_page(viewport: dict[str, int] | None = None) -> Iterator[Page]:
             context = browser.new_context(
                 viewport=viewport or {"width": 1280, "height": 900}, accept_downloads=True
             )
+            # The OpenStreetMap basemap is on the internet, which a test machine may not reach (or
+            # reach only after a DNS timeout): its tiles fail at once, as offline, so no wait for
+            # "tiles drawn" depends on the network.
+            context.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
             page = context.new_page()
             page.set_default_timeout(15000)
             # What the browser saw, printed only when the test fails (pytest shows captured

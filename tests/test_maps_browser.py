@@ -1,8 +1,10 @@
 """In headless Chromium: an analyst composes and publishes a map; the client opens, toggles,
 identifies and exports it; the other town gets a 404."""
 
+import re
+
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import APIResponse, Page, Route
 
 from tests.browser import browser_page, log_in
 from tests.map_factories import make_parcel_layer
@@ -108,6 +110,40 @@ def test_analyst_publishes_and_the_client_uses_the_map(world, live_server) -> No
         response = page.goto(version_url)
         assert response is not None and response.status == 404
         assert "Zoning" not in page.content()
+
+
+def test_the_composer_applies_edits_in_order_when_an_earlier_answer_is_slow(
+    world, live_server
+) -> None:
+    """The page's first GET of the draft is answered late (a slow network, a busy server): an
+    "Add layer" made meanwhile still shows in the preview and the layer list, not the stale draft."""
+    from maps.services import map_create
+
+    make_parcel_layer(project=world.project_a, n=10, name="Parcels")
+    draft = map_create(project=world.project_a, title="Draft", by=world.analyst, basemap="none")
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_first_get(route: Route) -> None:
+        if route.request.method == "GET" and not held:
+            held.append((route, route.fetch()))  # the server's answer, delivered below
+        else:
+            route.continue_()
+
+    with browser_page() as page:
+        log_in(page, live_server.url, "analyst")
+        page.route(re.compile(rf"/api/maps/{draft.pk}/$"), hold_first_get)
+        page.goto(f"{live_server.url}/maps/{draft.pk}/edit/")
+        page.wait_for_function("() => window.sharedgisMap")
+        page.click("#add-layer button[type=submit]")
+        page.wait_for_timeout(500)  # time for a POST to overtake the held GET, were it sent
+        assert len(held) == 1
+        route, answer = held[0]
+        route.fulfill(response=answer)
+        layer_box = page.locator("fieldset.composer-layer")
+        layer_box.wait_for()
+        wait_until_saved(page)
+        wait_for_tiles(page)
+        assert layer_box.count() == 1 and "Parcels" in layer_box.inner_text()
 
 
 def test_the_viewer_works_on_a_phone(world, live_server) -> None:
