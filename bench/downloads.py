@@ -103,6 +103,7 @@ def bench_layer(n: int) -> Any:
 
 def session_cookie() -> str:
     """A logged-in session of the bench analyst, and a CSRF token, as a Cookie header."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
@@ -120,7 +121,8 @@ def session_cookie() -> str:
     assert Membership.objects.filter(user=user).exists()
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    # The portal's own model backend: Django drops a session naming a backend it is not configured with.
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key or ""
