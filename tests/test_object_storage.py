@@ -126,7 +126,12 @@ def test_upload_import_and_download_go_through_object_storage_and_no_local_media
     assert job.status == "succeeded", job.message
     version = LayerVersion.objects.get()
     assert version.feature_count == N
-    # The upload was read from the bucket by the worker, then deleted there.
+    # The upload was read from the bucket by the worker, then deleted there: right after the job
+    # is marked finished (deleting it before that commit could lose the file), so wait for it.
+    deadline = time.monotonic() + 30
+    while ImportJob.objects.get(pk=job.pk).upload and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not ImportJob.objects.get(pk=job.pk).upload
     assert not [k for k in seaweedfs.keys(bucket) if k.startswith("uploads/")]
 
     created = analyst.post(f"/layers/{version.layer_id}/exports/", {"format": "gpkg"})
