@@ -102,11 +102,9 @@ def bench_layer(n: int) -> Any:
 
 
 def session_cookie() -> str:
-    """A logged-in session of the bench analyst, and a CSRF token, as a Cookie header."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    """A logged-in session of the bench analyst (its session id), as the other benches make one."""
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import Client
 
     from projects.models import Agency, Membership
     from tests.factories import make_user
@@ -119,13 +117,9 @@ def session_cookie() -> str:
             role="analyst",
         )
     assert Membership.objects.filter(user=user).exists()
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    # The portal's own model backend: Django drops a session naming a backend it is not configured with.
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key or ""
+    browser = Client()
+    browser.force_login(user)  # the portal's session engine and authentication backend
+    return browser.cookies["sessionid"].value
 
 
 class Portal:
